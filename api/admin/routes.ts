@@ -1,0 +1,51 @@
+/** PUT /api/admin/products/:productId: create a product or change its name and total. */
+import { Router } from '@koa/router';
+import { z } from 'zod';
+import { AppError, invalidRequest } from '../../common/errors.js';
+import { upsertProduct } from '../database/stock.js';
+import type { ApiDeps } from '../deps.js';
+import { requireToken } from '../http/auth.js';
+import { readJsonBody } from '../http/body.js';
+import { PRODUCT_ID, displayText, parseOrThrow } from '../http/validate.js';
+
+export const MAX_TOTAL = 1_000_000_000;
+
+export const productUpdateSchema = z.strictObject(
+  {
+    name: displayText(120).optional(),
+    total: z
+      .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a number') })
+      .int({ message: 'must be a whole number' })
+      .min(0, { message: 'must not be negative' })
+      .max(MAX_TOTAL, { message: `must be at most ${MAX_TOTAL}` }),
+  },
+  { error: (issue) => (issue.input === undefined ? 'is required' : 'must be a JSON object') },
+);
+
+export function makeAdminRoutes(deps: ApiDeps): Router {
+  const router = new Router();
+  router.put('/api/admin/products/:productId', requireToken(deps.config.adminToken), async (ctx) => {
+    const productId = ctx.params['productId'] ?? '';
+    if (!PRODUCT_ID.test(productId)) {
+      throw invalidRequest([
+        { field: 'productId', message: 'must be 1 to 64 characters of A-Z a-z 0-9 _ -' },
+      ]);
+    }
+    const body = parseOrThrow(productUpdateSchema, await readJsonBody(ctx, deps.config.bodyLimitBytes));
+    const result = await upsertProduct(deps.pool, { productId, name: body.name, total: body.total });
+    if (result.outcome === 'below_reserved') {
+      throw new AppError(
+        'below_reserved',
+        `The total cannot go below the ${result.reserved} units already reserved.`,
+        { status: 409, details: { reserved: result.reserved, total: result.stock.total } },
+      );
+    }
+    deps.log.info(
+      { productId, total: body.total, outcome: result.outcome, requestId: ctx.state['requestId'] },
+      'product stock changed by admin',
+    );
+    ctx.status = result.outcome === 'created' ? 201 : 200;
+    ctx.body = result.stock;
+  });
+  return router;
+}

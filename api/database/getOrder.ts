@@ -1,0 +1,30 @@
+import type { Pool } from '../../common/db.js';
+
+export interface StoredOrder {
+  orderId: string;
+  productId: string;
+  status: string;
+  tokenHash: Buffer;
+  createdAt: Date;
+}
+
+/** crs.get_order (sql/orders.sql): one order, or undefined. */
+export async function getOrder(pool: Pool, orderId: string): Promise<StoredOrder | undefined> {
+  const { rows } = await pool.query<{
+    order_id: string;
+    product_id: string;
+    status: string;
+    token_hash: Buffer;
+    created_at: Date;
+  }>({ name: 'get_order', text: 'select * from crs.get_order($1)', values: [orderId] });
+  const row = rows[0];
+  return row
+    ? {
+        orderId: row.order_id,
+        productId: row.product_id,
+        status: row.status,
+        tokenHash: row.token_hash,
+        createdAt: row.created_at,
+      }
+    : undefined;
+}

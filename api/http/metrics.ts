@@ -1,0 +1,66 @@
+/**
+ * Prometheus metrics of the API process. A registry per app instance (no global default
+ * registry), so tests can build several apps in one process.
+ */
+import type { Context, Next } from 'koa';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { routeOf } from './requestContext.js';
+
+export interface ApiMetrics {
+  registry: Registry;
+  requests: Counter<'method' | 'route' | 'status' | 'code'>;
+  duration: Histogram<'method' | 'route' | 'status'>;
+  orders: Counter<'outcome'>;
+  placeOrderSeconds: Histogram<'outcome'>;
+}
+
+export function makeApiMetrics(options: { defaultMetrics: boolean }): ApiMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'crs_api_' });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'crs_http_requests_total',
+      help: 'HTTP requests by route, status and error code',
+      labelNames: ['method', 'route', 'status', 'code'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'crs_http_request_duration_seconds',
+      help: 'HTTP request latency by route and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    orders: new Counter({
+      name: 'crs_orders_total',
+      help: 'Order decisions by outcome (reserved, replay, out_of_stock, ...)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    placeOrderSeconds: new Histogram({
+      name: 'crs_place_order_seconds',
+      help: 'Time of one place_order call in Postgres, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Counts and times every request; the error code label comes from the rendered body. */
+export function measureRequests(metrics: ApiMetrics) {
+  return async function measureRequestsMiddleware(ctx: Context, next: Next) {
+    const end = metrics.duration.startTimer();
+    try {
+      await next();
+    } finally {
+      const status = String(ctx.status);
+      const route = routeOf(ctx);
+      const body = ctx.body as { error?: { code?: unknown } } | undefined;
+      const code = typeof body?.error?.code === 'string' ? body.error.code : '';
+      metrics.requests.inc({ method: ctx.method, route, status, code });
+      end({ method: ctx.method, route, status });
+    }
+  };
+}

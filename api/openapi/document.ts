@@ -1,0 +1,232 @@
+/**
+ * The OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json. Request bodies
+ * come from the same zod schemas that validate requests; test/api/openapi.test.ts checks that
+ * every route and status the app answers is documented here and every documented one answered.
+ */
+import { z } from 'zod';
+import { productUpdateSchema } from '../admin/routes.js';
+import { makeOrderRequestSchema } from '../orders/orderRequest.js';
+
+type Json = Record<string, unknown>;
+
+function bodySchema(schema: z.ZodType): Json {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Json;
+  return rest;
+}
+
+const errorRef = { $ref: '#/components/schemas/Error' };
+const json = (schema: Json) => ({ 'application/json': { schema } });
+
+function error(description: string, codes: string[]) {
+  return { description: `${description} (code: ${codes.join(', ')})`, content: json(errorRef) };
+}
+
+const unavailable = error(
+  'The database cannot decide now; nothing was written. Retry after Retry-After seconds',
+  ['unavailable'],
+);
+const invalid = error('Invalid request; details lists each field and what is wrong', ['invalid_request']);
+const tooLarge = error('The body is larger than the limit', ['payload_too_large']);
+const notJson = error('The body is not application/json in UTF-8', ['unsupported_media_type']);
+const unauthorized = error('Missing or wrong bearer token', ['unauthorized']);
+
+const stockSchema: Json = {
+  type: 'object',
+  required: ['productId', 'name', 'total', 'remaining', 'available'],
+  properties: {
+    productId: { type: 'string' },
+    name: { type: 'string' },
+    total: { type: 'integer', minimum: 0 },
+    remaining: { type: 'integer', minimum: 0 },
+    available: { type: 'boolean' },
+  },
+};
+
+const reservedSchema: Json = {
+  type: 'object',
+  required: ['orderId', 'status', 'accessToken', 'links'],
+  properties: {
+    orderId: { type: 'string' },
+    status: { const: 'reserved' },
+    accessToken: {
+      type: 'string',
+      description: 'Bearer token for this order (256 bits). Returned only to whoever placed the order.',
+    },
+    links: {
+      type: 'object',
+      required: ['self', 'events', 'voucher'],
+      properties: {
+        self: { type: 'string' },
+        events: { type: 'string' },
+        voucher: { type: 'string' },
+      },
+    },
+  },
+};
+
+const orderIdParam = {
+  name: 'orderId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' },
+};
+const productIdQuery = {
+  name: 'productId',
+  in: 'query',
+  required: false,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+};
+
+export function makeOpenApiDocument(): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Cloud reservation system',
+      version: '1',
+      description:
+        'Reserve a free product with limited stock. Errors always have the shape ' +
+        '{"error": {"code", "message", "details"?}} with a stable code.',
+    },
+    components: {
+      securitySchemes: {
+        orderToken: { type: 'http', scheme: 'bearer', description: 'accessToken of the order; also ?token=' },
+        staffToken: { type: 'http', scheme: 'bearer' },
+        adminToken: { type: 'http', scheme: 'bearer' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: {
+                code: { type: 'string' },
+                message: { type: 'string' },
+                details: {},
+              },
+            },
+          },
+        },
+        Stock: stockSchema,
+        OrderRequest: bodySchema(makeOrderRequestSchema('FI')),
+        Reserved: reservedSchema,
+        ProductUpdate: bodySchema(productUpdateSchema),
+      },
+    },
+    paths: {
+      '/api/orders': {
+        post: {
+          summary: 'Reserve one unit of a product',
+          requestBody: {
+            required: true,
+            content: json({ $ref: '#/components/schemas/OrderRequest' }),
+          },
+          responses: {
+            '201': { description: 'Reserved', content: json({ $ref: '#/components/schemas/Reserved' }) },
+            '200': {
+              description: 'The same orderId with the same details again: the first answer, unchanged',
+              content: json({ $ref: '#/components/schemas/Reserved' }),
+            },
+            '400': invalid,
+            '409': error('Refused', ['out_of_stock', 'duplicate_customer', 'order_id_conflict']),
+            '413': tooLarge,
+            '415': notJson,
+            '503': unavailable,
+          },
+        },
+      },
+      '/api/orders/{orderId}': {
+        get: {
+          summary: "An order's state",
+          security: [{ orderToken: [] }],
+          parameters: [orderIdParam],
+          responses: {
+            '200': {
+              description: 'The order',
+              content: json({
+                type: 'object',
+                required: ['orderId', 'productId', 'status', 'createdAt'],
+                properties: {
+                  orderId: { type: 'string' },
+                  productId: { type: 'string' },
+                  status: { enum: ['reserved', 'voucher_ready', 'redeemed', 'cancelled'] },
+                  createdAt: { type: 'string', format: 'date-time' },
+                },
+              }),
+            },
+            '401': unauthorized,
+            '404': error("No such order, or the token is not this order's", ['not_found']),
+            '503': unavailable,
+          },
+        },
+      },
+      '/api/stock': {
+        get: {
+          summary: "A product's stock",
+          parameters: [productIdQuery],
+          responses: {
+            '200': { description: 'The stock', content: json({ $ref: '#/components/schemas/Stock' }) },
+            '400': invalid,
+            '404': error('No such product', ['not_found']),
+            '503': unavailable,
+          },
+        },
+      },
+      '/api/admin/products/{productId}': {
+        put: {
+          summary: 'Create a product, or change its name and total stock',
+          security: [{ adminToken: [] }],
+          parameters: [{ ...productIdQuery, in: 'path', required: true }],
+          requestBody: {
+            required: true,
+            content: json({ $ref: '#/components/schemas/ProductUpdate' }),
+          },
+          responses: {
+            '200': { description: 'Updated', content: json({ $ref: '#/components/schemas/Stock' }) },
+            '201': { description: 'Created', content: json({ $ref: '#/components/schemas/Stock' }) },
+            '400': invalid,
+            '401': unauthorized,
+            '409': error('The total is below what is already reserved; details.reserved says how much', [
+              'below_reserved',
+            ]),
+            '413': tooLarge,
+            '415': notJson,
+            '503': unavailable,
+          },
+        },
+      },
+      '/api/openapi.json': {
+        get: {
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
+        },
+      },
+      '/healthz': {
+        get: {
+          summary: 'Liveness: the process serves requests',
+          responses: { '200': { description: 'Alive', content: json({ type: 'object' }) } },
+        },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: every dependency is reachable and the process is not draining',
+          responses: {
+            '200': { description: 'Ready', content: json({ type: 'object' }) },
+            '503': error('Not ready; details.checks says which dependency', ['unavailable']),
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': {} } } },
+        },
+      },
+    },
+  };
+}

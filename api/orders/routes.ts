@@ -1,0 +1,115 @@
+/**
+ * POST /api/orders and GET /api/orders/:orderId.
+ */
+import { randomBytes } from 'node:crypto';
+import { Router } from '@koa/router';
+import { AppError, notFound, unauthorized } from '../../common/errors.js';
+import { placeOrder, type PlaceOrderResult } from '../database/placeOrder.js';
+import { getOrder } from '../database/getOrder.js';
+import type { ApiDeps } from '../deps.js';
+import { bearerToken } from '../http/auth.js';
+import { readJsonBody } from '../http/body.js';
+import { ORDER_ID, parseOrThrow } from '../http/validate.js';
+import { deriveAccessToken, newAccessToken, tokenMatches } from './accessToken.js';
+import { makeOrderRequestSchema } from './orderRequest.js';
+
+/** The body of a reservation; a replay answers with exactly this again. */
+export interface ReservedBody {
+  orderId: string;
+  status: 'reserved';
+  accessToken: string;
+  links: { self: string; events: string; voucher: string };
+}
+
+function reservedBody(base: string, orderId: string, accessToken: string): ReservedBody {
+  const self = `${base}/api/orders/${orderId}`;
+  return {
+    orderId,
+    status: 'reserved',
+    accessToken,
+    links: { self, events: `${self}/events`, voucher: `${self}/voucher` },
+  };
+}
+
+const REFUSALS: Record<string, AppError> = {
+  order_id_conflict: new AppError('order_id_conflict', 'This order id was already used with other details.', {
+    status: 409,
+  }),
+  duplicate_customer: new AppError(
+    'duplicate_customer',
+    'This customer already holds an order for this product.',
+    { status: 409 },
+  ),
+  out_of_stock: new AppError('out_of_stock', 'The product is out of stock.', { status: 409 }),
+  unknown_product: new AppError('invalid_request', 'The request is not valid.', {
+    status: 400,
+    details: [{ field: 'productId', message: 'no such product' }],
+  }),
+};
+
+export function makeOrderRoutes(deps: ApiDeps): Router {
+  const router = new Router();
+  const schema = makeOrderRequestSchema(deps.config.defaultCountry);
+  const base = deps.config.publicUrl ?? '';
+
+  router.post('/api/orders', async (ctx) => {
+    const body = parseOrThrow(schema, await readJsonBody(ctx, deps.config.bodyLimitBytes));
+    // 128 random bits when the client did not choose an id.
+    const orderId = body.orderId ?? randomBytes(16).toString('base64url');
+    const token = newAccessToken(deps.config.orderTokenKey, orderId);
+    const endTimer = deps.metrics.placeOrderSeconds.startTimer();
+    let result: PlaceOrderResult;
+    try {
+      result = await placeOrder(deps.pool, {
+        orderId,
+        productId: body.productId ?? deps.config.defaultProductId,
+        customerKey: body.phone,
+        firstName: body.firstName,
+        lastName: body.lastName,
+        phone: body.phone,
+        tokenHash: token.hash,
+        tokenSalt: token.salt,
+      });
+    } catch (err) {
+      endTimer({ outcome: 'error' });
+      deps.metrics.orders.inc({ outcome: 'error' });
+      throw err;
+    }
+    endTimer({ outcome: result.outcome });
+    deps.metrics.orders.inc({ outcome: result.outcome });
+
+    if (result.outcome === 'reserved') {
+      ctx.status = 201;
+      ctx.set('Location', `${base}/api/orders/${orderId}`);
+      ctx.body = reservedBody(base, orderId, token.token);
+      return;
+    }
+    if (result.outcome === 'replay' && result.tokenSalt) {
+      const again = deriveAccessToken(deps.config.orderTokenKey, orderId, result.tokenSalt);
+      ctx.status = 200;
+      ctx.set('Location', `${base}/api/orders/${orderId}`);
+      ctx.body = reservedBody(base, orderId, again.token);
+      return;
+    }
+    throw REFUSALS[result.outcome] ?? new Error(`unexpected outcome ${result.outcome}`);
+  });
+
+  router.get('/api/orders/:orderId', async (ctx) => {
+    const orderId = ctx.params['orderId'] ?? '';
+    const token = bearerToken(ctx, { allowQuery: true });
+    if (token === undefined) throw unauthorized();
+    // Unknown order and wrong token answer alike, so a token-holder learns nothing new.
+    if (!ORDER_ID.test(orderId)) throw notFound('order');
+    const order = await getOrder(deps.pool, orderId);
+    if (!order || !tokenMatches(token, order.tokenHash)) throw notFound('order');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      orderId: order.orderId,
+      productId: order.productId,
+      status: order.status,
+      createdAt: order.createdAt.toISOString(),
+    };
+  });
+
+  return router;
+}

@@ -1,0 +1,71 @@
+/**
+ * `crs api`: the API as its own process. Builds the dependencies from config, listens, and on
+ * SIGTERM/SIGINT drains: readiness fails at once, the listener closes, in-flight requests
+ * finish (up to SHUTDOWN_GRACE_MS), then the pool closes.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApiConfig } from '../common/config.js';
+import { makePool } from '../common/db.js';
+import type { Logger } from '../common/log.js';
+import { makeApp } from './app.js';
+import type { ApiDeps } from './deps.js';
+import { makeApiMetrics } from './http/metrics.js';
+
+export interface RunningApi {
+  server: Server;
+  url: string;
+  deps: ApiDeps;
+  stop(): Promise<void>;
+}
+
+export async function startApi(config: ApiConfig, log: Logger): Promise<RunningApi> {
+  const pool = makePool(
+    { connectionString: config.databaseUrl, applicationName: 'crs-api', max: config.databasePoolSize },
+    log,
+  );
+  const deps: ApiDeps = {
+    config,
+    pool,
+    log,
+    metrics: makeApiMetrics({ defaultMetrics: true }),
+    lifecycle: { draining: false },
+  };
+  const app = makeApp(deps);
+  const server = createServer(app.callback());
+  // Slow or stalled clients get a timeout, not a worker held forever.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${shownHost}:${address.port}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      deps.lifecycle.draining = true;
+      log.info({ graceMs: config.shutdownGraceMs }, 'api draining');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref(),
+      );
+      if ((await Promise.race([closed, grace])) === 'timeout') {
+        log.warn('grace period over: closing the remaining connections');
+        server.closeAllConnections();
+        await closed;
+      }
+      await pool.end();
+      log.info('api stopped');
+    })();
+    return stopping;
+  };
+
+  return { server, url, deps, stop };
+}

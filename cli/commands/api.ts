@@ -1,0 +1,32 @@
+import { startApi } from '../../api/server.js';
+import { loadApiConfig } from '../../common/config.js';
+import { makeLogger } from '../../common/log.js';
+import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
+
+export const apiCommand: Command = {
+  name: 'api',
+  summary: 'run the HTTP API (Koa)',
+  help: `Usage: crs api
+
+Runs the HTTP API until SIGTERM or SIGINT, then drains: readiness fails, in-flight requests
+finish (SHUTDOWN_GRACE_MS), connections close.
+
+Environment: PORT (3000), HOST (0.0.0.0), API_DATABASE_URL or DATABASE_URL (connect as
+crs_api), API_DATABASE_POOL_SIZE (20), ADMIN_TOKEN, STAFF_TOKEN, ORDER_TOKEN_KEY (each at least
+32 characters), DEFAULT_PRODUCT_ID (default), DEFAULT_COUNTRY (FI, for phone numbers without
++country), PUBLIC_URL, RATE_LIMIT (on|off), BODY_LIMIT_BYTES (16384), LOG_LEVEL (info).`,
+  async run(args, env) {
+    if (wantsHelp(args)) {
+      console.log(this.help);
+      return 0;
+    }
+    const config = loadApiConfig(env);
+    const log = makeLogger({ level: config.logLevel, component: 'api' });
+    const api = await startApi(config, log);
+    log.info({ url: api.url }, 'api listening');
+    const signal = await waitForStopSignal();
+    log.info({ signal }, 'stopping');
+    await api.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,45 @@
+import { exportLines, startLocalServices, stopLocalServices } from '../../deploy/local/stack.js';
+import { UsageError, waitForStopSignal, wantsHelp, type Command } from '../command.js';
+
+export const servicesCommand: Command = {
+  name: 'services',
+  summary: 'start the local backing services and print their variables',
+  help: `Usage: crs services [--detach | --stop]
+
+Starts the local backing services that the environment does not already point to (now:
+PostgreSQL with wal_level=logical, its own data directory under .data/ and port CRS_PG_PORT,
+default 54329), creates the database roles and the database, and prints one
+\`export NAME=value\` line per variable the components need. Progress goes to stderr.
+
+  crs services            run until Ctrl-C or SIGTERM, then stop what it started
+  crs services --detach   leave them running in the background and exit:
+                            eval "$(npx crs services --detach)"
+  crs services --stop     stop what --detach left running
+
+Environment: DATABASE_URL (use this server instead of starting one), CRS_DATA_DIR (.data),
+CRS_PG_PORT (54329), PG_BINDIR (where initdb and pg_ctl are), CRS_PG_USER (the user the
+server runs as when we are root; postgres).`,
+  async run(args, env) {
+    if (wantsHelp(args)) {
+      console.log(this.help);
+      return 0;
+    }
+    const known = ['--detach', '--stop'];
+    const unknown = args.filter((arg) => !known.includes(arg));
+    if (unknown.length > 0 || args.length > 1) {
+      throw new UsageError(`unknown arguments: ${args.join(' ')} (see crs services --help)`);
+    }
+    const progress = (line: string) => console.error(`crs services: ${line}`);
+    if (args[0] === '--stop') {
+      await stopLocalServices(env, progress);
+      return 0;
+    }
+    const services = await startLocalServices(env, progress);
+    console.log(exportLines(services.vars));
+    if (args[0] === '--detach') return 0;
+    progress('running; Ctrl-C stops them');
+    await waitForStopSignal();
+    await services.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,72 @@
+/**
+ * `crs`: one CLI for every component and tool. Each sub-command has --help.
+ */
+import { AppError } from '../common/errors.js';
+import { ConfigError } from '../common/config.js';
+import { MigrationError } from '../migrations/runner.js';
+import { UsageError, type Command } from './command.js';
+import { apiCommand } from './commands/api.js';
+import { migrateCommand } from './commands/migrate.js';
+import { servicesCommand } from './commands/services.js';
+import { startCommand } from './commands/start.js';
+
+/** Commands of the contract that later work fills in; they say so instead of failing oddly. */
+function notYet(name: string, summary: string): Command {
+  return {
+    name,
+    summary: `${summary} (not in this version yet)`,
+    help: `Usage: crs ${name}\n\n${summary}. Not part of this version yet.`,
+    async run(args) {
+      if (args.includes('--help') || args.includes('-h')) {
+        console.log(this.help);
+        return 0;
+      }
+      console.error(`crs ${name}: not part of this version yet`);
+      return 2;
+    },
+  };
+}
+
+const COMMANDS: Command[] = [
+  startCommand,
+  servicesCommand,
+  migrateCommand,
+  apiCommand,
+  notYet('cdc', 'run the change-data-capture consumer'),
+  notYet('renderer', 'run the voucher renderer'),
+  notYet('reconcile', 'rebuild everything derived from Postgres'),
+  notYet('bench', 'run the benchmarks'),
+];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'Usage: crs <command> [options]     (crs <command> --help for more)',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`crs: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(args, process.env);
+  } catch (err) {
+    // Expected failures get one line; anything else gets its stack.
+    if (err instanceof ConfigError) console.error(`crs ${name}: configuration: ${err.message}`);
+    else if (err instanceof UsageError) console.error(`crs ${name}: ${err.message}`);
+    else if (err instanceof MigrationError) console.error(`crs ${name}: ${err.code}: ${err.message}`);
+    else if (err instanceof AppError) console.error(`crs ${name}: ${err.code}: ${err.message}`);
+    else console.error(`crs ${name}: ${(err as Error).stack ?? String(err)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The one place that reads process.env. Each component asks for the config it needs; the
+ * result is validated once, frozen, and passed down explicitly. A missing or malformed variable
+ * becomes a ConfigError whose one-line message names the variable (never its value: it may be
+ * a secret).
+ */
+import type { LevelWithSilent } from 'pino';
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Tokens and keys are compared as opaque strings; this is the least entropy we accept. */
+const MIN_SECRET_LENGTH = 32;
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function required(env: Env, name: string, hint: string): string {
+  const value = raw(env, name);
+  if (value === undefined) throw new ConfigError(name, `is required (${hint})`);
+  return value;
+}
+
+export function readInteger(env: Env, name: string, fallback: number, min: number, max: number) {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
+  const parsed = Number(value);
+  if (parsed < min || parsed > max) {
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${parsed}`);
+  }
+  return parsed;
+}
+
+function readPostgresUrl(env: Env, name: string, fallbackName?: string): string {
+  const value = raw(env, name) ?? (fallbackName ? raw(env, fallbackName) : undefined);
+  const shownName = raw(env, name) !== undefined || !fallbackName ? name : fallbackName;
+  if (value === undefined) {
+    throw new ConfigError(
+      shownName,
+      'is required (a postgres:// URL; `eval "$(npx crs services --detach)"` prints one)',
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(shownName, 'is not a valid URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(shownName, `must start with postgres://, got ${url.protocol}//`);
+  }
+  return value;
+}
+
+function readSecret(env: Env, name: string, hint: string): string {
+  const value = required(env, name, hint);
+  if (value.length < MIN_SECRET_LENGTH || !/^[A-Za-z0-9_\-.~+/=]+$/.test(value)) {
+    throw new ConfigError(
+      name,
+      `must be at least ${MIN_SECRET_LENGTH} characters of [A-Za-z0-9_-.~+/=] (e.g. \`openssl rand -base64 32\`)`,
+    );
+  }
+  return value;
+}
+
+function readLogLevel(env: Env): LevelWithSilent {
+  const value = raw(env, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return value as LevelWithSilent;
+}
+
+function readSwitch(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  throw new ConfigError(name, `must be "on" or "off", got "${value}"`);
+}
+
+const PRODUCT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface MigrateConfig {
+  readonly databaseUrl: string;
+  readonly logLevel: LevelWithSilent;
+  /** The default product and the stock it gets when it is first created. */
+  readonly defaultProductId: string;
+  readonly defaultProductName: string;
+  readonly stock: number;
+}
+
+export function loadMigrateConfig(env: Env): MigrateConfig {
+  const defaultProductId = raw(env, 'DEFAULT_PRODUCT_ID') ?? 'default';
+  if (!PRODUCT_ID.test(defaultProductId)) {
+    throw new ConfigError('DEFAULT_PRODUCT_ID', 'must be 1 to 64 characters of [A-Za-z0-9_-]');
+  }
+  const defaultProductName = raw(env, 'DEFAULT_PRODUCT_NAME') ?? 'Free reservation';
+  if (defaultProductName.length > 120) {
+    throw new ConfigError('DEFAULT_PRODUCT_NAME', 'must be at most 120 characters');
+  }
+  return Object.freeze({
+    databaseUrl: readPostgresUrl(env, 'DATABASE_URL'),
+    logLevel: readLogLevel(env),
+    defaultProductId,
+    defaultProductName,
+    stock: readInteger(env, 'STOCK', 1000, 0, 1_000_000_000),
+  });
+}
+
+export interface ApiConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Connection of the least-privileged crs_api role. */
+  readonly databaseUrl: string;
+  readonly databasePoolSize: number;
+  readonly adminToken: string;
+  readonly staffToken: string;
+  /** HMAC key from which order access tokens are derived (see api/orders/accessToken.ts). */
+  readonly orderTokenKey: string;
+  readonly defaultProductId: string;
+  readonly defaultCountry: string;
+  readonly rateLimit: boolean;
+  readonly logLevel: LevelWithSilent;
+  /** Largest accepted request body, in bytes. */
+  readonly bodyLimitBytes: number;
+  /** How long a graceful stop waits for in-flight requests. */
+  readonly shutdownGraceMs: number;
+  /** Public base URL used in links; defaults to the request's own origin. */
+  readonly publicUrl: string | undefined;
+}
+
+export function loadApiConfig(env: Env): ApiConfig {
+  const defaultCountry = raw(env, 'DEFAULT_COUNTRY') ?? 'FI';
+  if (!/^[A-Z]{2}$/.test(defaultCountry)) {
+    throw new ConfigError('DEFAULT_COUNTRY', 'must be an ISO 3166 alpha-2 code such as FI');
+  }
+  const publicUrl = raw(env, 'PUBLIC_URL');
+  if (publicUrl !== undefined && !/^https?:\/\/[^\s]+[^/]$/.test(publicUrl)) {
+    throw new ConfigError('PUBLIC_URL', 'must be an http(s) URL without a trailing slash');
+  }
+  const defaultProductId = raw(env, 'DEFAULT_PRODUCT_ID') ?? 'default';
+  if (!PRODUCT_ID.test(defaultProductId)) {
+    throw new ConfigError('DEFAULT_PRODUCT_ID', 'must be 1 to 64 characters of [A-Za-z0-9_-]');
+  }
+  return Object.freeze({
+    port: readInteger(env, 'PORT', 3000, 0, 65535),
+    host: raw(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl: readPostgresUrl(env, 'API_DATABASE_URL', 'DATABASE_URL'),
+    databasePoolSize: readInteger(env, 'API_DATABASE_POOL_SIZE', 20, 1, 500),
+    adminToken: readSecret(env, 'ADMIN_TOKEN', 'bearer token for admin endpoints'),
+    staffToken: readSecret(env, 'STAFF_TOKEN', 'bearer token for staff endpoints'),
+    orderTokenKey: readSecret(env, 'ORDER_TOKEN_KEY', 'key that order access tokens derive from'),
+    defaultProductId,
+    defaultCountry,
+    rateLimit: readSwitch(env, 'RATE_LIMIT', true),
+    logLevel: readLogLevel(env),
+    bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 16 * 1024, 256, 1024 * 1024),
+    shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
+    publicUrl,
+  });
+}

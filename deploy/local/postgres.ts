@@ -1,0 +1,229 @@
+/**
+ * The project's own PostgreSQL for the local stack and the tests: its own data directory,
+ * its own port, wal_level=logical, started from the Postgres binaries on the machine.
+ *
+ * Postgres refuses to run as root, and sessions and CI run as root here; when we are root the
+ * server runs as the unprivileged `postgres` user (override with CRS_PG_USER).
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface LocalPostgresOptions {
+  /** Holds the cluster (pgdata/) and its log. */
+  dir: string;
+  port: number;
+  /** Superuser password (scram); the cluster accepts no password-less logins. */
+  superuserPassword: string;
+  env?: Record<string, string | undefined>;
+}
+
+export interface LocalPostgres {
+  readonly port: number;
+  /** Where the cluster actually lives (see clusterDir). */
+  readonly dir: string;
+  readonly superuserUrl: string;
+  start(): Promise<'started' | 'already running'>;
+  stop(): Promise<void>;
+  isRunning(): Promise<boolean>;
+  /** The tail of the server log, for error messages. */
+  logTail(lines?: number): Promise<string>;
+}
+
+/** Settings the project relies on; written into postgresql.conf at init. */
+const SERVER_SETTINGS: Record<string, string> = {
+  listen_addresses: "'127.0.0.1'",
+  wal_level: 'logical',
+  max_replication_slots: '16',
+  max_wal_senders: '16',
+  max_connections: '300',
+  shared_buffers: "'256MB'",
+  // Commit timestamps let the CDC consumer measure lag in seconds.
+  track_commit_timestamp: 'on',
+  // A replication slot nobody reads must not fill the disk of a laptop.
+  max_slot_wal_keep_size: "'2GB'",
+  log_min_messages: 'warning',
+  log_line_prefix: "'%m [%p] %q%u@%d '",
+};
+
+export function findPostgresBinDir(env: Record<string, string | undefined> = process.env): string {
+  const configured = env['PG_BINDIR'];
+  if (configured) {
+    if (!existsSync(join(configured, 'initdb'))) {
+      throw new Error(`PG_BINDIR=${configured} has no initdb`);
+    }
+    return configured;
+  }
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions[0]) return join(root, versions[0], 'bin');
+  const onPath = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
+  const bin = onPath.status === 0 ? onPath.stdout.trim() : '';
+  if (bin && existsSync(join(bin, 'initdb'))) return bin;
+  throw new Error(
+    'PostgreSQL server binaries (initdb, pg_ctl) not found: install them ' +
+      '(Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@15) ' +
+      'or set PG_BINDIR, or point DATABASE_URL at a server with wal_level=logical',
+  );
+}
+
+function serverUser(env: Record<string, string | undefined>) {
+  if (process.getuid?.() !== 0) return undefined;
+  return env['CRS_PG_USER'] ?? 'postgres';
+}
+
+function lookupIds(user: string): { uid: number; gid: number } {
+  const id = (flag: string) => spawnSync('id', [flag, user], { encoding: 'utf8' });
+  const uid = id('-u');
+  const gid = id('-g');
+  if (uid.status !== 0 || gid.status !== 0) {
+    throw new Error(
+      `running as root, Postgres must run as an unprivileged user, and user "${user}" does not exist: ` +
+        'create it (useradd --system postgres) or set CRS_PG_USER',
+    );
+  }
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/**
+ * Where the cluster can live. As root, the server user must be able to reach the directory;
+ * a checkout under a private home (/root is 0700) is out of its reach, so the cluster then
+ * lives in a directory of its own under /var/tmp, named after the intended one (so the same
+ * checkout always finds it again).
+ */
+function clusterDir(dir: string, runAs: string | undefined): string {
+  if (!runAs) return dir;
+  mkdirSync(dirname(dir), { recursive: true });
+  const reachable = spawnSync('runuser', ['-u', runAs, '--', 'test', '-x', dirname(dir)]).status === 0;
+  if (reachable) return dir;
+  const name = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 12);
+  return join('/var/tmp', `crs-postgres-${name}`);
+}
+
+export function makeLocalPostgres(options: LocalPostgresOptions): LocalPostgres {
+  const env = options.env ?? process.env;
+  const runAs = serverUser(env);
+  const dir = clusterDir(options.dir, runAs);
+  const dataDir = join(dir, 'pgdata');
+  const socketDir = join(dir, 'run');
+  const logFile = join(dir, 'postgres.log');
+
+  async function pgCommand(binary: string, args: string[]) {
+    const bin = join(findPostgresBinDir(env), binary);
+    const [file, fullArgs] = runAs ? ['runuser', ['-u', runAs, '--', bin, ...args]] : [bin, args];
+    return run(file, fullArgs, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  }
+
+  async function giveToServerUser(path: string) {
+    if (!runAs) return;
+    const { uid, gid } = lookupIds(runAs);
+    await chown(path, uid, gid);
+  }
+
+  async function init() {
+    await mkdir(dir, { recursive: true });
+    await mkdir(socketDir, { recursive: true });
+    await giveToServerUser(dir);
+    await giveToServerUser(socketDir);
+    const pwFile = join(dir, '.initdb-pw');
+    await writeFile(pwFile, options.superuserPassword, { mode: 0o600 });
+    await giveToServerUser(pwFile);
+    try {
+      await pgCommand('initdb', [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        '--pwfile',
+        pwFile,
+        '--auth-local=scram-sha-256',
+        '--auth-host=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--locale=C.UTF-8',
+      ]);
+    } finally {
+      await rm(pwFile, { force: true });
+    }
+    const settings = Object.entries(SERVER_SETTINGS)
+      .map(([name, value]) => `${name} = ${value}`)
+      .join('\n');
+    const conf = join(dataDir, 'postgresql.conf');
+    const current = await readFile(conf, 'utf8');
+    await writeFile(conf, `${current}\n# cloud-reservation-system local stack\n${settings}\n`);
+  }
+
+  async function isRunning() {
+    if (!existsSync(join(dataDir, 'postmaster.pid'))) return false;
+    try {
+      await pgCommand('pg_ctl', ['-D', dataDir, 'status']);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function logTail(lines = 20) {
+    try {
+      return (await readFile(logFile, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no server log)';
+    }
+  }
+
+  return {
+    port: options.port,
+    dir,
+    superuserUrl: `postgres://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${options.port}/postgres`,
+    isRunning,
+    logTail,
+    async start() {
+      if (!existsSync(join(dataDir, 'PG_VERSION'))) await init();
+      if (await isRunning()) return 'already running';
+      if (!existsSync(logFile)) {
+        await writeFile(logFile, '');
+        await chmod(logFile, 0o640);
+        await giveToServerUser(logFile);
+      }
+      try {
+        await pgCommand('pg_ctl', [
+          '-D',
+          dataDir,
+          '-l',
+          logFile,
+          '-w',
+          '-t',
+          '60',
+          '-o',
+          `-p ${options.port} -k ${socketDir}`,
+          'start',
+        ]);
+      } catch (err) {
+        throw new Error(
+          `postgres did not start on port ${options.port} (data in ${dataDir}): ` +
+            `${(err as Error).message.split('\n')[0]}\n${await logTail()}`,
+        );
+      }
+      return 'started';
+    },
+    async stop() {
+      if (!(await isRunning())) return;
+      await pgCommand('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
+    },
+  };
+}
+
+/** Who we are, for messages: the server runs as this user. */
+export function serverUserName(env: Record<string, string | undefined> = process.env) {
+  return serverUser(env) ?? userInfo().username;
+}

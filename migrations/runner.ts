@@ -1,0 +1,205 @@
+/**
+ * The migration runner behind `crs migrate`.
+ *
+ * Two kinds of SQL files, as Flyway has them:
+ *   - versioned: migrations/NNNNNN_name.sql, applied once each, in order, never edited after;
+ *     an applied file whose checksum changed is refused;
+ *   - repeatable: sql/*.sql (functions, grants), re-applied whenever their checksum changes,
+ *     after the versioned ones. They must be safe to run again (create or replace).
+ * Each file runs in its own transaction together with its bookkeeping row, so a failure
+ * leaves nothing half-applied. A session-level advisory lock makes concurrent runners (two
+ * deploy Jobs, a test and a developer) take turns; the second one finds nothing to do.
+ *
+ * Why not graphile-migrate: it keeps one "current.sql" under development and needs a shadow
+ * database to commit it, which is a workflow for one developer's machine; here the same
+ * command runs in CI, in the deploy Job and in tests, and must also re-apply sql/ functions.
+ * This file is the whole runner.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type pg from 'pg';
+
+export type MigrationKind = 'versioned' | 'repeatable';
+
+export interface MigrationFile {
+  kind: MigrationKind;
+  name: string;
+  checksum: string;
+  sql: string;
+}
+
+export interface MigrationStatus {
+  kind: MigrationKind;
+  name: string;
+  state: 'applied' | 'pending' | 'changed' | 'missing';
+  appliedAt?: Date;
+}
+
+export class MigrationError extends Error {
+  readonly code: 'checksum_mismatch' | 'missing_file' | 'bad_file_name' | 'apply_failed';
+  constructor(code: MigrationError['code'], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MigrationError';
+    this.code = code;
+  }
+}
+
+/** Any constant: the advisory lock that makes migration runners take turns. */
+const MIGRATION_LOCK_KEY = 7_337_001;
+const VERSIONED_NAME = /^\d{6}_[a-z0-9_]+\.sql$/;
+
+export interface MigrationSources {
+  migrationsDir: string;
+  sqlDir: string;
+}
+
+function checksum(sql: string) {
+  return createHash('sha256').update(sql).digest('hex');
+}
+
+async function readSqlFiles(dir: string, kind: MigrationKind): Promise<MigrationFile[]> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      if (kind === 'versioned' && !VERSIONED_NAME.test(name)) {
+        throw new MigrationError(
+          'bad_file_name',
+          `migrations/${name}: versioned migrations are named NNNNNN_lowercase_words.sql`,
+        );
+      }
+      const sql = await readFile(join(dir, name), 'utf8');
+      return { kind, name, sql, checksum: checksum(sql) };
+    }),
+  );
+}
+
+export async function readMigrationFiles(sources: MigrationSources) {
+  return [
+    ...(await readSqlFiles(sources.migrationsDir, 'versioned')),
+    ...(await readSqlFiles(sources.sqlDir, 'repeatable')),
+  ];
+}
+
+const BOOKKEEPING_SQL = `
+  create schema if not exists crs_migrations;
+  create table if not exists crs_migrations.applied (
+    kind        text not null check (kind in ('versioned', 'repeatable')),
+    name        text not null,
+    checksum    text not null,
+    applied_at  timestamptz not null default now(),
+    duration_ms integer not null,
+    primary key (kind, name)
+  );`;
+
+interface AppliedRow {
+  kind: MigrationKind;
+  name: string;
+  checksum: string;
+  applied_at: Date;
+}
+
+async function readApplied(client: pg.ClientBase): Promise<Map<string, AppliedRow>> {
+  const exists = await client.query(`select to_regclass('crs_migrations.applied') as t`);
+  if (exists.rows[0]?.t === null) return new Map();
+  const { rows } = await client.query<AppliedRow>(
+    'select kind, name, checksum, applied_at from crs_migrations.applied',
+  );
+  return new Map(rows.map((row) => [`${row.kind}:${row.name}`, row]));
+}
+
+/** Compares files with what the database has recorded. Reads only. */
+export async function migrationStatus(
+  client: pg.ClientBase,
+  sources: MigrationSources,
+): Promise<MigrationStatus[]> {
+  const files = await readMigrationFiles(sources);
+  const applied = await readApplied(client);
+  const statuses: MigrationStatus[] = files.map((file) => {
+    const row = applied.get(`${file.kind}:${file.name}`);
+    applied.delete(`${file.kind}:${file.name}`);
+    if (!row) return { kind: file.kind, name: file.name, state: 'pending' };
+    return {
+      kind: file.kind,
+      name: file.name,
+      state: row.checksum === file.checksum ? 'applied' : 'changed',
+      appliedAt: row.applied_at,
+    };
+  });
+  for (const row of applied.values()) {
+    statuses.push({ kind: row.kind, name: row.name, state: 'missing', appliedAt: row.applied_at });
+  }
+  return statuses;
+}
+
+export interface MigrateResult {
+  applied: string[];
+}
+
+/**
+ * Applies what is pending. Refuses, before changing anything, when an applied versioned
+ * migration was edited or deleted.
+ */
+export async function migrate(
+  client: pg.ClientBase,
+  sources: MigrationSources,
+  onProgress: (message: string) => void = () => undefined,
+): Promise<MigrateResult> {
+  await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  try {
+    await client.query(BOOKKEEPING_SQL);
+    const files = await readMigrationFiles(sources);
+    const statuses = await migrationStatus(client, sources);
+    for (const status of statuses) {
+      if (status.kind !== 'versioned') continue;
+      if (status.state === 'changed') {
+        throw new MigrationError(
+          'checksum_mismatch',
+          `migrations/${status.name} was edited after it was applied; ` +
+            'restore it and put the change in a new migration',
+        );
+      }
+      if (status.state === 'missing') {
+        throw new MigrationError(
+          'missing_file',
+          `migrations/${status.name} was applied to this database but is missing from migrations/`,
+        );
+      }
+    }
+    const due = new Set(statuses.filter((s) => s.state === 'pending' || s.state === 'changed').map(keyOf));
+    const result: MigrateResult = { applied: [] };
+    for (const file of files) {
+      if (!due.has(keyOf(file))) continue;
+      const started = Date.now();
+      onProgress(`applying ${file.kind} ${file.name}`);
+      await client.query('begin');
+      try {
+        // Functions may refer to each other in any file order; bodies are checked when run.
+        if (file.kind === 'repeatable') await client.query('set local check_function_bodies = off');
+        await client.query(file.sql);
+        await client.query(
+          `insert into crs_migrations.applied (kind, name, checksum, duration_ms)
+           values ($1, $2, $3, $4)
+           on conflict (kind, name) do update
+             set checksum = excluded.checksum, applied_at = now(), duration_ms = excluded.duration_ms`,
+          [file.kind, file.name, file.checksum, Date.now() - started],
+        );
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        const where = file.kind === 'versioned' ? 'migrations' : 'sql';
+        throw new MigrationError('apply_failed', `${where}/${file.name} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      result.applied.push(file.name);
+    }
+    return result;
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+  }
+}
+
+function keyOf(item: { kind: MigrationKind; name: string }) {
+  return `${item.kind}:${item.name}`;
+}

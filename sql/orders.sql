@@ -1,0 +1,22 @@
+-- Reading one order, for its owner (the API checks the access token against token_hash).
+
+create or replace function crs.get_order(p_order_id text)
+returns table (
+  order_id    text,
+  product_id  text,
+  status      text,
+  token_hash  bytea,
+  created_at  timestamptz
+)
+language sql
+stable
+security definer
+set search_path = crs, pg_temp
+as $$
+  select o.order_id, o.product_id, o.status, o.token_hash, o.created_at
+    from crs.orders o
+   where o.order_id = p_order_id;
+$$;
+
+revoke all on function crs.get_order(text) from public;
+grant execute on function crs.get_order(text) to crs_api;

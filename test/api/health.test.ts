@@ -1,0 +1,102 @@
+import t from 'tap';
+import { makeTestDatabase } from '../support/database.js';
+import { orderBody, startTestApi } from '../support/api.js';
+
+const db = await makeTestDatabase(t);
+
+t.test('liveness, readiness and metrics', async (t) => {
+  const { http } = await startTestApi(t, db);
+  const health = await http.request('/healthz');
+  t.equal(health.status, 200);
+  t.same(health.json, { status: 'ok' });
+  const ready = await http.request('/readyz');
+  t.equal(ready.status, 200);
+  t.same(ready.json, { status: 'ready', checks: { postgres: 'ok' } });
+
+  await http.request('/api/orders', { body: orderBody() });
+  const metrics = await http.request('/metrics');
+  t.equal(metrics.status, 200);
+  t.match(metrics.headers['content-type'], /text\/plain/);
+  t.match(
+    metrics.text,
+    /crs_http_requests_total\{method="POST",route="\/api\/orders",status="201",code=""\} 1/,
+  );
+  t.match(metrics.text, /crs_orders_total\{outcome="reserved"\} 1/);
+  t.match(metrics.text, /crs_place_order_seconds_bucket/);
+  t.match(metrics.text, /crs_api_process_cpu_seconds_total/);
+});
+
+t.test("every response carries a request id, the caller's when well-formed", async (t) => {
+  const { http } = await startTestApi(t, db);
+  const given = await http.request('/healthz', { headers: { 'x-request-id': 'trace-abc.123' } });
+  t.equal(given.headers['x-request-id'], 'trace-abc.123');
+  const hostile = await http.request('/healthz', { headers: { 'x-request-id': 'a b<script>' } });
+  t.match(hostile.headers['x-request-id'], /^[0-9a-f-]{36}$/);
+  t.equal(hostile.headers['x-content-type-options'], 'nosniff');
+});
+
+t.test('readiness fails when the database is unreachable', async (t) => {
+  const { http } = await startTestApi(t, { urls: { ...db.urls, api: db.urls.api.replace(/:\d+\//, ':1/') } });
+  const ready = await http.request('/readyz');
+  t.equal(ready.status, 503);
+  t.equal(ready.json.error.code, 'unavailable');
+  t.match(ready.json.error.details.checks.postgres, /unreachable/);
+  t.equal(ready.headers['retry-after'], '1');
+  const order = await http.request('/api/orders', { body: orderBody() });
+  t.equal(order.status, 503, 'an order that cannot be decided is a 503');
+  t.equal(order.json.error.code, 'unavailable');
+  t.equal(order.headers['retry-after'], '1');
+});
+
+t.test('a lock held too long becomes a 503, nothing written, and the retry succeeds', async (t) => {
+  const { http, adminToken } = await startTestApi(t, db);
+  await http.request('/api/admin/products/held', {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${adminToken}` },
+    body: { total: 3 },
+  });
+  const body = orderBody({ productId: 'held', orderId: 'held-order-0001' });
+  const holder = await db.owner.connect();
+  try {
+    await holder.query('begin');
+    await holder.query(`select * from crs.stock_shards where product_id = 'held' for update`);
+    const res = await http.request('/api/orders', { body });
+    t.equal(res.status, 503);
+    t.equal(res.json.error.code, 'unavailable');
+  } finally {
+    await holder.query('rollback');
+    holder.release();
+  }
+  const { rows } = await db.owner.query(
+    `select count(*)::int as n from crs.orders where product_id = 'held'`,
+  );
+  t.equal(rows[0].n, 0, 'nothing was written');
+  const retry = await http.request('/api/orders', { body });
+  t.equal(retry.status, 201, 'the same order id succeeds on retry');
+});
+
+t.test(
+  'stopping drains: in-flight requests finish, readiness fails, new connections are refused',
+  async (t) => {
+    const { api, http, adminToken } = await startTestApi(t, db);
+    await http.request('/api/admin/products/drain', {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${adminToken}` },
+      body: { total: 5 },
+    });
+    // Hold the stock so the order is in flight when the stop begins.
+    const holder = await db.owner.connect();
+    await holder.query('begin');
+    await holder.query(`select * from crs.stock_shards where product_id = 'drain' for update`);
+    const inFlight = http.request('/api/orders', { body: orderBody({ productId: 'drain' }) });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stopping = api.stop();
+    t.equal(api.deps.lifecycle.draining, true);
+    await holder.query('rollback');
+    holder.release();
+    const res = await inFlight;
+    t.equal(res.status, 201, 'the in-flight order completed');
+    await stopping;
+    await t.rejects(http.request('/healthz'), 'no longer listening');
+  },
+);

@@ -1,0 +1,116 @@
+/**
+ * The OpenAPI document and the app agree: every route the app has is documented, and every
+ * documented (route, status) is answered by the app when asked to, and nothing else is. The
+ * answers are read back from the app's own request metrics.
+ */
+import t from 'tap';
+import { makeRouters } from '../../api/app.js';
+import { makeOpenApiDocument } from '../../api/openapi/document.js';
+import { makeTestDatabase } from '../support/database.js';
+import { orderBody, startTestApi, type TestApi } from '../support/api.js';
+
+const db = await makeTestDatabase(t);
+const live = await startTestApi(t, db);
+// The same app with its database gone: the 503 answers.
+const cut = await startTestApi(t, {
+  urls: { ...db.urls, api: db.urls.api.replace(/:\d+\//, ':1/') },
+});
+
+type Paths = Record<string, Record<string, { responses: Record<string, unknown> }>>;
+const doc = makeOpenApiDocument() as { openapi: string; paths: Paths };
+const toKoa = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+const documented = new Set<string>();
+for (const [path, methods] of Object.entries(doc.paths)) {
+  for (const [method, operation] of Object.entries(methods)) {
+    for (const status of Object.keys(operation.responses)) {
+      documented.add(`${method.toUpperCase()} ${toKoa(path)} ${status}`);
+    }
+  }
+}
+
+t.equal(doc.openapi, '3.1.0');
+
+t.test('every route of the app is documented, and every documented path is a route', async (t) => {
+  const routes = new Set<string>();
+  for (const router of makeRouters(live.api.deps)) {
+    for (const layer of router.stack) {
+      for (const method of layer.methods.filter((m) => m !== 'HEAD')) routes.add(`${method} ${layer.path}`);
+    }
+  }
+  const documentedRoutes = new Set([...documented].map((key) => key.split(' ').slice(0, 2).join(' ')));
+  t.same([...routes].sort(), [...documentedRoutes].sort());
+});
+
+t.test('the app answers exactly the documented statuses', async (t) => {
+  const { http, adminToken } = live;
+  const admin = { authorization: `Bearer ${adminToken}` };
+  const json = { 'content-type': 'application/json' };
+
+  // POST /api/orders
+  await http.request('/api/admin/products/doc-one', { method: 'PUT', headers: admin, body: { total: 1 } });
+  const body = orderBody({ productId: 'doc-one', orderId: 'openapi-order-1' });
+  const placed = await http.request('/api/orders', { body });
+  await http.request('/api/orders', { body });
+  await http.request('/api/orders', { body: orderBody({ productId: 'doc-one' }) });
+  await http.request('/api/orders', { body: { firstName: '' } });
+  await http.request('/api/orders', { body: '{"a":"' + 'x'.repeat(20_000) + '"}', headers: json });
+  await http.request('/api/orders', { body: 'x', headers: { 'content-type': 'text/plain' } });
+  await cut.http.request('/api/orders', { body: orderBody() });
+  // GET /api/orders/:orderId
+  const self = `/api/orders/${placed.json.orderId}`;
+  await http.request(self, { headers: { authorization: `Bearer ${placed.json.accessToken}` } });
+  await http.request(self);
+  await http.request(self, { headers: { authorization: 'Bearer wrong' } });
+  await cut.http.request(self, { headers: { authorization: 'Bearer wrong' } });
+  // GET /api/stock
+  await http.request('/api/stock');
+  await http.request('/api/stock?productId=%20');
+  await http.request('/api/stock?productId=missing');
+  await cut.http.request('/api/stock');
+  // PUT /api/admin/products/:productId
+  await http.request('/api/admin/products/doc-two', { method: 'PUT', headers: admin, body: { total: 3 } });
+  await http.request('/api/admin/products/doc-two', { method: 'PUT', headers: admin, body: { total: 4 } });
+  await http.request('/api/admin/products/doc-one', { method: 'PUT', headers: admin, body: { total: 0 } });
+  await http.request('/api/admin/products/doc-two', { method: 'PUT', headers: admin, body: { total: -4 } });
+  await http.request('/api/admin/products/doc-two', { method: 'PUT', body: { total: 4 } });
+  await http.request('/api/admin/products/doc-two', {
+    method: 'PUT',
+    headers: { ...admin, ...json },
+    body: JSON.stringify({ total: 4, name: 'x'.repeat(20_000) }),
+  });
+  await http.request('/api/admin/products/doc-two', {
+    method: 'PUT',
+    headers: { ...admin, 'content-type': 'text/plain' },
+    body: '4',
+  });
+  await cut.http.request('/api/admin/products/doc-two', {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${cut.adminToken}` },
+    body: { total: 4 },
+  });
+  // The rest
+  await http.request('/api/openapi.json');
+  await http.request('/healthz');
+  await http.request('/readyz');
+  await cut.http.request('/readyz');
+  await http.request('/metrics');
+
+  const answered = new Set<string>();
+  for (const app of [live, cut] as TestApi[]) {
+    const metric = await app.api.deps.metrics.requests.get();
+    for (const { labels } of metric.values) {
+      if (labels['route'] === 'unmatched') continue;
+      answered.add(`${labels['method']} ${labels['route']} ${labels['status']}`);
+    }
+  }
+  t.same([...answered].filter((key) => !documented.has(key)).sort(), [], 'nothing undocumented was answered');
+  t.same([...documented].filter((key) => !answered.has(key)).sort(), [], 'every documented answer was seen');
+});
+
+t.test('the document is served', async (t) => {
+  const res = await live.http.request('/api/openapi.json');
+  t.equal(res.status, 200);
+  t.equal(res.json.openapi, '3.1.0');
+  t.ok(res.json.paths['/api/orders'].post);
+});

@@ -1,0 +1,16 @@
+/** Runs once after the test files (tap's `after`): stops the Postgres before.ts started. */
+import { join } from 'node:path';
+import { makeLocalPostgres } from '../../deploy/local/postgres.js';
+import { loadOrCreateSecrets } from '../../deploy/local/secrets.js';
+import { TEST_PG_PORT, harnessDir, readHarness } from './harness.js';
+
+const harness = readHarness();
+if (harness.startedServer && !process.env['CRS_TEST_KEEP_PG']) {
+  const secrets = await loadOrCreateSecrets(harnessDir());
+  const server = makeLocalPostgres({
+    dir: join(harnessDir(), 'postgres'),
+    port: TEST_PG_PORT,
+    superuserPassword: secrets.postgresPassword,
+  });
+  await server.stop();
+}

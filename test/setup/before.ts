@@ -1,0 +1,67 @@
+/**
+ * Runs once before the test files (tap's `before`): a real Postgres with wal_level=logical
+ * (the one DATABASE_URL names, as a superuser, or the project's own test instance on its own
+ * port), the roles, and a template database migrated once that every test file clones.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { runMigrations } from '../../cli/commands/migrate.js';
+import { loadMigrateConfig } from '../../common/config.js';
+import { makeLogger } from '../../common/log.js';
+import { bootstrapDatabase } from '../../deploy/local/bootstrap.js';
+import { makeLocalPostgres } from '../../deploy/local/postgres.js';
+import { loadOrCreateSecrets } from '../../deploy/local/secrets.js';
+import { TEMPLATE_DATABASE, TEST_PG_PORT, harnessDir, harnessFile, type Harness } from './harness.js';
+
+const started = Date.now();
+const dir = harnessDir();
+await mkdir(dir, { recursive: true });
+const secrets = await loadOrCreateSecrets(dir);
+
+let superuserUrl = process.env['DATABASE_URL'];
+let startedServer = false;
+if (!superuserUrl) {
+  const server = makeLocalPostgres({
+    dir: join(dir, 'postgres'),
+    port: TEST_PG_PORT,
+    superuserPassword: secrets.postgresPassword,
+  });
+  startedServer = (await server.start()) === 'started';
+  superuserUrl = server.superuserUrl;
+}
+
+const admin = new pg.Client({ connectionString: superuserUrl });
+await admin.connect();
+const { rows } = await admin.query<{ wal_level: string }>('show wal_level');
+if (rows[0]?.wal_level !== 'logical') {
+  throw new Error(`the test Postgres must run with wal_level=logical (it has ${rows[0]?.wal_level})`);
+}
+// Leftovers of an interrupted run (test databases are named t_...).
+const leftovers = await admin.query<{ datname: string }>(
+  `select datname from pg_database where datname like 't\\_%' or datname = $1`,
+  [TEMPLATE_DATABASE],
+);
+for (const { datname } of leftovers.rows) {
+  await admin.query(`drop database if exists ${admin.escapeIdentifier(datname)} with (force)`);
+}
+await admin.end();
+
+const passwords = {
+  owner: secrets.ownerPassword,
+  api: secrets.apiPassword,
+  cdc: secrets.cdcPassword,
+  renderer: secrets.rendererPassword,
+};
+const urls = await bootstrapDatabase(superuserUrl, TEMPLATE_DATABASE, passwords);
+// Exactly what `crs migrate` does, default product included.
+await runMigrations(
+  loadMigrateConfig({ DATABASE_URL: urls.owner }),
+  makeLogger({ level: 'silent', component: 'migrate' }),
+);
+
+const harness: Harness = { superuserUrl, passwords, template: TEMPLATE_DATABASE, startedServer };
+await writeFile(harnessFile(), JSON.stringify(harness), { mode: 0o600 });
+console.error(
+  `# test harness ready in ${Date.now() - started} ms (${startedServer ? 'own' : 'given'} Postgres)`,
+);

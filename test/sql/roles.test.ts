@@ -1,0 +1,95 @@
+/**
+ * Least privilege, checked against the real database: each role can do exactly what its
+ * component needs.
+ */
+import pg from 'pg';
+import t from 'tap';
+import { makeTestDatabase } from '../support/database.js';
+
+const db = await makeTestDatabase(t);
+
+async function as(role: 'api' | 'cdc' | 'renderer') {
+  const client = new pg.Client({ connectionString: db.urls[role] });
+  await client.connect();
+  t.teardown(() => client.end());
+  return client;
+}
+
+async function sqlstate(client: pg.Client, sql: string): Promise<string> {
+  try {
+    await client.query(sql);
+    return 'ok';
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+}
+
+const DENIED = '42501';
+const TABLES = ['crs.products', 'crs.stock_shards', 'crs.orders'];
+
+t.test('crs_api can neither read nor write any table', async (t) => {
+  const api = await as('api');
+  for (const table of TABLES) {
+    t.equal(await sqlstate(api, `select * from ${table}`), DENIED, `select ${table}`);
+    t.equal(await sqlstate(api, `delete from ${table}`), DENIED, `delete ${table}`);
+    t.equal(await sqlstate(api, `update ${table} set product_id = product_id`), DENIED, `update ${table}`);
+  }
+  t.equal(
+    await sqlstate(api, `insert into crs.products (product_id, name, total) values ('x', 'x', 1)`),
+    DENIED,
+  );
+  t.equal(await sqlstate(api, `select * from crs_migrations.applied`), DENIED);
+});
+
+t.test('crs_api may execute only the API functions', async (t) => {
+  const api = await as('api');
+  t.equal(await sqlstate(api, `select * from crs.get_stock('default')`), 'ok');
+  t.equal(await sqlstate(api, `select * from crs.get_order('whatever-id')`), 'ok');
+  t.equal(
+    await sqlstate(api, `select crs.spread_stock('default', 0, 32::smallint)`),
+    DENIED,
+    'internal helper',
+  );
+  t.equal(await sqlstate(api, `select crs.ensure_product('x', 'x', 5)`), DENIED, 'migration seed');
+  t.equal(await sqlstate(api, `create table crs.mine (id int)`), DENIED, 'no DDL');
+  t.equal(await sqlstate(api, `create table public.mine (id int)`), DENIED, 'no DDL in public');
+});
+
+t.test('crs_cdc reads the replicated tables and writes nothing', async (t) => {
+  const cdc = await as('cdc');
+  for (const table of TABLES) {
+    t.equal(await sqlstate(cdc, `select count(*) from ${table}`), 'ok', `select ${table}`);
+    t.equal(await sqlstate(cdc, `delete from ${table}`), DENIED, `delete ${table}`);
+  }
+  t.equal(
+    await sqlstate(
+      cdc,
+      `select * from crs.place_order('cdc-order-01', 'default', '+358401234567', 'a', 'b', '+358401234567', '\\x00'::bytea, '\\x00'::bytea)`,
+    ),
+    DENIED,
+  );
+  const { rows } = await cdc.query(`select rolreplication from pg_roles where rolname = current_user`);
+  t.equal(rows[0].rolreplication, true, 'may stream logical replication');
+});
+
+t.test('crs_renderer touches no table directly', async (t) => {
+  const renderer = await as('renderer');
+  for (const table of TABLES) {
+    t.equal(await sqlstate(renderer, `select * from ${table}`), DENIED, `select ${table}`);
+  }
+  t.equal(await sqlstate(renderer, `select * from crs.upsert_product('x', 'x', 1)`), DENIED);
+});
+
+t.test('no role but the owner may log in as a superuser or create roles', async (t) => {
+  const { rows } = await db.owner.query(
+    `select rolname, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls from pg_roles
+      where rolname in ('crs_api', 'crs_cdc', 'crs_renderer', 'crs_owner') order by rolname`,
+  );
+  for (const row of rows) {
+    t.same(
+      [row.rolsuper, row.rolcreaterole, row.rolcreatedb, row.rolbypassrls],
+      [false, false, false, false],
+      row.rolname,
+    );
+  }
+});
