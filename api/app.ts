@@ -26,7 +26,7 @@ export function makeRouters(deps: ApiDeps): Router[] {
 }
 
 export function makeApp(deps: ApiDeps): Koa {
-  const app = new Koa({ proxy: false });
+  const app = new Koa({ proxy: deps.config.trustProxy });
   // Koa would print every error itself; ours are rendered and logged by renderErrors.
   app.silent = true;
 

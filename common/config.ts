@@ -133,6 +133,10 @@ export interface ApiConfig {
   readonly defaultProductId: string;
   readonly defaultCountry: string;
   readonly rateLimit: boolean;
+  /** Orders one client address may place per minute (per API process). */
+  readonly orderRateLimitPerMinute: number;
+  /** Take the client address from X-Forwarded-For (behind an ingress or load balancer). */
+  readonly trustProxy: boolean;
   readonly logLevel: LevelWithSilent;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
@@ -166,6 +170,8 @@ export function loadApiConfig(env: Env): ApiConfig {
     defaultProductId,
     defaultCountry,
     rateLimit: readSwitch(env, 'RATE_LIMIT', true),
+    orderRateLimitPerMinute: readInteger(env, 'RATE_LIMIT_ORDERS_PER_MINUTE', 30, 1, 1_000_000),
+    trustProxy: readSwitch(env, 'TRUST_PROXY', false),
     logLevel: readLogLevel(env),
     bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 16 * 1024, 256, 1024 * 1024),
     shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),

@@ -136,6 +136,9 @@ export function makeOpenApiDocument(): Json {
             '409': error('Refused', ['out_of_stock', 'duplicate_customer', 'order_id_conflict']),
             '413': tooLarge,
             '415': notJson,
+            '429': error('Too many orders from this client address; retry after Retry-After seconds', [
+              'rate_limited',
+            ]),
             '503': unavailable,
           },
         },

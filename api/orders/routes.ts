@@ -3,12 +3,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Router } from '@koa/router';
+import type { Middleware } from 'koa';
 import { AppError, notFound, unauthorized } from '../../common/errors.js';
 import { placeOrder, type PlaceOrderResult } from '../database/placeOrder.js';
 import { getOrder } from '../database/getOrder.js';
 import type { ApiDeps } from '../deps.js';
 import { bearerToken } from '../http/auth.js';
 import { readJsonBody } from '../http/body.js';
+import { rateLimit } from '../http/rateLimit.js';
 import { ORDER_ID, parseOrThrow } from '../http/validate.js';
 import { deriveAccessToken, newAccessToken, tokenMatches } from './accessToken.js';
 import { makeOrderRequestSchema } from './orderRequest.js';
@@ -52,7 +54,15 @@ export function makeOrderRoutes(deps: ApiDeps): Router {
   const schema = makeOrderRequestSchema(deps.config.defaultCountry);
   const base = deps.config.publicUrl ?? '';
 
-  router.post('/api/orders', async (ctx) => {
+  const limit: Middleware = deps.config.rateLimit
+    ? rateLimit({
+        limit: deps.config.orderRateLimitPerMinute,
+        windowMs: 60_000,
+        key: (ctx) => ctx.ip,
+      })
+    : (_ctx, next) => next();
+
+  router.post('/api/orders', limit, async (ctx) => {
     const body = parseOrThrow(schema, await readJsonBody(ctx, deps.config.bodyLimitBytes));
     // 128 random bits when the client did not choose an id.
     const orderId = body.orderId ?? randomBytes(16).toString('base64url');

@@ -16,6 +16,9 @@ const cut = await startTestApi(t, {
   urls: { ...db.urls, api: db.urls.api.replace(/:\d+\//, ':1/') },
 });
 
+// The same app with rate limiting on: the 429 answers.
+const limited = await startTestApi(t, db, { RATE_LIMIT: 'on', RATE_LIMIT_ORDERS_PER_MINUTE: '1' });
+
 type Paths = Record<string, Record<string, { responses: Record<string, unknown> }>>;
 const doc = makeOpenApiDocument() as { openapi: string; paths: Paths };
 const toKoa = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
@@ -57,6 +60,8 @@ t.test('the app answers exactly the documented statuses', async (t) => {
   await http.request('/api/orders', { body: '{"a":"' + 'x'.repeat(20_000) + '"}', headers: json });
   await http.request('/api/orders', { body: 'x', headers: { 'content-type': 'text/plain' } });
   await cut.http.request('/api/orders', { body: orderBody() });
+  await limited.http.request('/api/orders', { body: { firstName: '' } });
+  await limited.http.request('/api/orders', { body: { firstName: '' } });
   // GET /api/orders/:orderId
   const self = `/api/orders/${placed.json.orderId}`;
   await http.request(self, { headers: { authorization: `Bearer ${placed.json.accessToken}` } });
@@ -97,7 +102,7 @@ t.test('the app answers exactly the documented statuses', async (t) => {
   await http.request('/metrics');
 
   const answered = new Set<string>();
-  for (const app of [live, cut] as TestApi[]) {
+  for (const app of [live, cut, limited] as TestApi[]) {
     const metric = await app.api.deps.metrics.requests.get();
     for (const { labels } of metric.values) {
       if (labels['route'] === 'unmatched') continue;
