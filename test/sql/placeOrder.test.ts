@@ -2,14 +2,12 @@
  * crs.place_order and its coupon codes, called directly as the API role.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import t from 'tap';
 import { checkSymbol, normaliseCouponCode } from '../../api/vouchers/couponCode.js';
 import { makeTestDatabase } from '../support/database.js';
 
 const db = await makeTestDatabase(t);
-const api = new pg.Pool({ connectionString: db.urls.api, max: 4 });
-t.teardown(() => api.end());
+const api = db.pool('api');
 
 await db.owner.query(`select crs.upsert_product('sql-test', 'SQL test', 100)`);
 

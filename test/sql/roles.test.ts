@@ -8,14 +8,9 @@ import { makeTestDatabase } from '../support/database.js';
 
 const db = await makeTestDatabase(t);
 
-async function as(role: 'api' | 'cdc' | 'renderer') {
-  const client = new pg.Client({ connectionString: db.urls[role] });
-  await client.connect();
-  t.teardown(() => client.end());
-  return client;
-}
+const as = async (role: 'api' | 'cdc' | 'renderer') => db.pool(role);
 
-async function sqlstate(client: pg.Client, sql: string): Promise<string> {
+async function sqlstate(client: pg.Pool, sql: string): Promise<string> {
   try {
     await client.query(sql);
     return 'ok';

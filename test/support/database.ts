@@ -20,6 +20,8 @@ export interface TestDatabase {
   urls: DatabaseUrls & { superuser: string };
   /** A pool connected as the migration owner, for arranging and inspecting state. */
   owner: pg.Pool;
+  /** A pool connected as one role; ended before the database is dropped. */
+  pool(role: keyof DatabaseUrls | 'superuser'): pg.Pool;
 }
 
 export async function makeTestDatabase(t: Test): Promise<TestDatabase> {
@@ -39,13 +41,21 @@ export async function makeTestDatabase(t: Test): Promise<TestDatabase> {
     renderer: urlFor(harness.superuserUrl, ROLES.renderer, harness.passwords.renderer, name),
     superuser: withDatabaseName(harness.superuserUrl, name),
   };
-  const owner = new pg.Pool({ connectionString: urls.owner, max: 4 });
+  const pools: pg.Pool[] = [];
+  const pool = (role: keyof DatabaseUrls | 'superuser') => {
+    const created = new pg.Pool({ connectionString: urls[role], max: 4 });
+    // The drop below terminates connections; an idle client reports that here, harmlessly.
+    created.on('error', () => undefined);
+    pools.push(created);
+    return created;
+  };
+  const owner = pool('owner');
   t.teardown(async () => {
-    await owner.end();
+    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
     const drop = new pg.Client({ connectionString: harness.superuserUrl });
     await drop.connect();
     await drop.query(`drop database if exists ${name} with (force)`);
     await drop.end();
   });
-  return { name, urls, owner };
+  return { name, urls, owner, pool };
 }
