@@ -47,8 +47,9 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
       [
         '',
         `  Cloud reservation system is running: ${url}`,
-        `  Admin token (Authorization: Bearer ...): ${services.vars['ADMIN_TOKEN']}`,
-        `  Staff token (Authorization: Bearer ...): ${services.vars['STAFF_TOKEN']}`,
+        `  Admin token: ${services.vars['ADMIN_TOKEN']}`,
+        `  Staff token: ${services.vars['STAFF_TOKEN']}`,
+        '  (send tokens as the header Authorization: Bearer <token>)',
         `  API description: ${url}api/openapi.json   Metrics: ${url}metrics`,
         '  Ctrl-C stops everything; data stays in .data/',
         '',

@@ -1,0 +1,90 @@
+/**
+ * `crs start` (npm start) as a user runs it, on a data directory and ports of its own:
+ * it starts Postgres, migrates, serves the API, prints URL and tokens, stops cleanly on
+ * SIGTERM, and keeps its state for the next start.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { packageRoot } from '../../common/paths.js';
+import { makeHttpClient } from '../support/api.js';
+
+const dataDir = await mkdtemp(join(tmpdir(), 'crs-start-'));
+t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+const port = 31000 + (process.pid % 1000);
+const env = {
+  PATH: process.env['PATH'] ?? '',
+  CRS_DATA_DIR: dataDir,
+  CRS_PG_PORT: String(port + 1000),
+  PORT: String(port),
+  STOCK: '7',
+};
+
+function start() {
+  const child = spawn(process.execPath, ['--import=tsx', join(packageRoot, 'cli', 'run.ts'), 'start'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const banner = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner within 90 s:\n${output}`)), 90_000);
+    child.stdout.on('data', () => {
+      if (output.includes('send tokens as')) {
+        clearTimeout(timer);
+        resolve(output);
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code} before the banner:\n${output}`)));
+  });
+  return { child, exited, banner, output: () => output };
+}
+
+t.test('npm start runs the system, prints where to open it, stops cleanly, keeps state', async (t) => {
+  const first = start();
+  const banner = await first.banner;
+  t.match(banner, new RegExp(`running: http://localhost:${port}/`));
+  t.match(banner, /Admin token: [A-Za-z0-9_-]{43}\n/);
+  t.match(banner, /Staff token: [A-Za-z0-9_-]{43}\n/);
+  const adminToken = /Admin token: (\S+)/.exec(banner)?.[1] ?? '';
+
+  const http = makeHttpClient(`http://127.0.0.1:${port}`);
+  t.teardown(() => http.close());
+  t.same((await http.request('/api/stock')).json, {
+    productId: 'default',
+    name: 'Free reservation',
+    total: 7,
+    remaining: 7,
+    available: true,
+  });
+  const order = await http.request('/api/orders', {
+    body: { firstName: 'Aino', lastName: 'Virtanen', phone: '+358 40 123 4567' },
+  });
+  t.equal(order.status, 201);
+  const admin = await http.request('/api/admin/products/default', {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${adminToken}` },
+    body: { total: 9 },
+  });
+  t.equal(admin.status, 200, 'the printed admin token works');
+
+  first.child.kill('SIGTERM');
+  t.equal(await first.exited, 0, 'exit code 0 after SIGTERM');
+  t.notOk(existsSync(join(dataDir, 'postgres', 'pgdata', 'postmaster.pid')), 'postgres stopped');
+
+  const second = start();
+  await second.banner;
+  const stock = await http.request('/api/stock');
+  t.same(
+    [stock.json.total, stock.json.remaining],
+    [9, 8],
+    'state survived the restart; STOCK applied only once',
+  );
+  second.child.kill('SIGINT');
+  t.equal(await second.exited, 0, 'exit code 0 after SIGINT');
+});
