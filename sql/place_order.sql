@@ -11,12 +11,14 @@
 --      else proceeds;
 --   2. one unit of stock is claimed from one of the product's stock shards with
 --      FOR UPDATE SKIP LOCKED, so concurrent orders take different rows instead of queueing
---      on one. Only when every shard that still has stock is locked by someone else does the
---      order wait, on one shard (a plain FOR UPDATE, re-checked when the lock is released), so
---      "out of stock" is answered only when it is true.
--- Every transaction takes these locks in the same order (order id, customer, one shard) and
--- holds at most one of each, so no wait cycle, hence no deadlock, can form. lock_timeout turns
--- a lock that is stuck for any reason into SQLSTATE 55P03, which the API answers with 503.
+--      on one. An order never waits for a shard: when every shard that still has stock is
+--      held by another order (near sell-out), it looks again after a short pause, until a
+--      unit is free or none is left, and answers out_of_stock only when no shard has stock.
+--      (A blocking FOR UPDATE fallback deadlocks near sell-out: a row that fails its re-check
+--      after the wait stays locked, so waiters end up holding shards others wait for.)
+-- Waits happen only on the two advisory locks, always taken in the same order and before any
+-- row lock, so no wait cycle can form. lock_timeout bounds those waits, and the retry loop
+-- gives up after the same time with the same SQLSTATE 55P03; the API answers both with 503.
 --
 -- Outcomes: reserved, replay, order_id_conflict, duplicate_customer, out_of_stock,
 -- unknown_product. Only 'reserved' writes anything.
@@ -48,6 +50,8 @@ declare
   shard_count smallint;
   start_shard int;
   claimed     smallint;
+  deadline    timestamptz;
+  pause       double precision := 0.0005;
 begin
   order_id := p_order_id;
 
@@ -84,29 +88,33 @@ begin
     return;
   end if;
 
-  -- 2. Claim one unit: first from any shard nobody holds, starting at a random one so
-  -- concurrent orders spread over the shards.
-  start_shard := floor(random() * shard_count)::int;
-  select s.shard into claimed
-    from crs.stock_shards s
-   where s.product_id = p_product_id and s.remaining > 0
-   order by (s.shard - start_shard + shard_count) % shard_count
-   limit 1
-     for update skip locked;
-
-  if not found then
-    -- Every shard with stock is locked (or none has any): wait for one. Rows whose stock
-    -- ran out while we waited are re-checked and passed over, so "not found" is the truth.
+  -- 2. Claim one unit from any shard nobody holds, starting at a random one so concurrent
+  -- orders spread over the shards.
+  deadline := clock_timestamp() + interval '2 seconds';
+  loop
+    start_shard := floor(random() * shard_count)::int;
     select s.shard into claimed
       from crs.stock_shards s
      where s.product_id = p_product_id and s.remaining > 0
+     order by (s.shard - start_shard + shard_count) % shard_count
      limit 1
-       for update;
-    if not found then
+       for update skip locked;
+    exit when found;
+
+    -- Nothing free: either no stock is left, or what is left is held by orders in flight
+    -- (which will take it or give it back within milliseconds). Read without locking.
+    if not exists (select from crs.stock_shards s
+                   where s.product_id = p_product_id and s.remaining > 0) then
       outcome := 'out_of_stock';
       return;
     end if;
-  end if;
+    if clock_timestamp() > deadline then
+      raise exception 'no stock shard of % became free in time', p_product_id
+        using errcode = 'lock_not_available';
+    end if;
+    pause := least(pause * 2, 0.02);
+    perform pg_sleep(pause);
+  end loop;
 
   update crs.stock_shards s set remaining = s.remaining - 1
    where s.product_id = p_product_id and s.shard = claimed;

@@ -16,13 +16,15 @@ as $$
    where p.product_id = p_product_id;
 $$;
 
--- Spreads `remaining` units over the product's shards as evenly as possible. The caller holds
--- the product row and all its shard rows locked.
+-- Spreads `remaining` units over the product's shards 0..p_shards-1 as evenly as possible and
+-- removes any shard beyond them (left by a larger shard_count: its stock would otherwise be
+-- sold on top). The caller holds the product row and all its shard rows locked.
 create or replace function crs.spread_stock(p_product_id text, p_remaining integer, p_shards smallint)
 returns void
 language sql
 set search_path = crs, pg_temp
 as $$
+  delete from crs.stock_shards s where s.product_id = p_product_id and s.shard >= p_shards;
   insert into crs.stock_shards as s (product_id, shard, remaining)
   select p_product_id, i, p_remaining / p_shards + case when i < p_remaining % p_shards then 1 else 0 end
     from generate_series(0, p_shards - 1) as i
@@ -129,3 +131,21 @@ revoke all on function crs.upsert_product(text, text, integer) from public;
 revoke all on function crs.ensure_product(text, text, integer) from public;
 grant execute on function crs.get_stock(text) to crs_api;
 grant execute on function crs.upsert_product(text, text, integer) to crs_api;
+
+-- Every product's stock with its shards, for `crs reconcile` (run as crs_cdc, which may read
+-- these tables). Call it after reading pg_current_wal_lsn(): see cdc/reconcile.ts.
+create or replace function crs.stock_snapshot()
+returns table (product_id text, name text, total integer, shards integer[])
+language sql
+stable
+set search_path = crs, pg_temp
+as $$
+  select p.product_id, p.name, p.total,
+         coalesce(array(select s.remaining from crs.stock_shards s
+                         where s.product_id = p.product_id order by s.shard), '{}')
+    from crs.products p
+   order by p.product_id;
+$$;
+
+revoke all on function crs.stock_snapshot() from public;
+grant execute on function crs.stock_snapshot() to crs_cdc;

@@ -103,3 +103,50 @@ t.test('a stuck lock becomes SQLSTATE 55P03 (lock_timeout), not a hang', async (
   }
   t.equal((await place({ productId: 'stuck' })).outcome, 'reserved', 'works once the lock is gone');
 });
+
+t.test('64 sessions selling out 1,000 units: exactly 1,000, no deadlock, no timeout', async (t) => {
+  await db.owner.query(`select crs.upsert_product('sell-out', 'Sell-out', 1000)`);
+  const sessions = db.pool('api', 64);
+  const errors: string[] = [];
+  let reserved = 0;
+  let refused = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      for (;;) {
+        try {
+          const outcome = (await place({ productId: 'sell-out' }, sessions)).outcome;
+          if (outcome === 'reserved') reserved += 1;
+          else if (outcome === 'out_of_stock') {
+            refused += 1;
+            return;
+          } else errors.push(outcome);
+        } catch (err) {
+          errors.push((err as { code?: string }).code ?? String(err));
+          return;
+        }
+      }
+    }),
+  );
+  t.same(errors, [], 'no deadlock (40P01), no lock timeout (55P03)');
+  t.equal(reserved, 1000);
+  t.equal(refused, 64, 'every session ends with out_of_stock');
+  const { rows } = await db.owner.query(
+    `select (select count(*)::int from crs.orders where product_id = 'sell-out') as orders,
+            (select sum(remaining)::int from crs.stock_shards where product_id = 'sell-out') as remaining`,
+  );
+  t.same(rows[0], { orders: 1000, remaining: 0 });
+});
+
+t.test('fewer shards later never sells the stock of the shards that went away', async (t) => {
+  await db.owner.query(`select crs.upsert_product('reshard', 'Reshard', 100)`);
+  await db.owner.query(`update crs.products set shard_count = 8 where product_id = 'reshard'`);
+  await db.owner.query(`select crs.upsert_product('reshard', null, 100)`);
+  const { rows } = await db.owner.query(
+    `select count(*)::int as shards, sum(remaining)::int as remaining
+       from crs.stock_shards where product_id = 'reshard'`,
+  );
+  t.same(rows[0], { shards: 8, remaining: 100 });
+  let reserved = 0;
+  for (let i = 0; i < 120; i += 1) if ((await place({ productId: 'reshard' })).outcome === 'reserved') reserved += 1;
+  t.equal(reserved, 100);
+});

@@ -21,7 +21,7 @@ export interface TestDatabase {
   /** A pool connected as the migration owner, for arranging and inspecting state. */
   owner: pg.Pool;
   /** A pool connected as one role; ended before the database is dropped. */
-  pool(role: keyof DatabaseUrls | 'superuser'): pg.Pool;
+  pool(role: keyof DatabaseUrls | 'superuser', max?: number): pg.Pool;
 }
 
 export async function makeTestDatabase(t: Test): Promise<TestDatabase> {
@@ -42,8 +42,8 @@ export async function makeTestDatabase(t: Test): Promise<TestDatabase> {
     superuser: withDatabaseName(harness.superuserUrl, name),
   };
   const pools: pg.Pool[] = [];
-  const pool = (role: keyof DatabaseUrls | 'superuser') => {
-    const created = new pg.Pool({ connectionString: urls[role], max: 4 });
+  const pool = (role: keyof DatabaseUrls | 'superuser', max = 4) => {
+    const created = new pg.Pool({ connectionString: urls[role], max });
     // The drop below terminates connections; an idle client reports that here, harmlessly.
     created.on('error', () => undefined);
     pools.push(created);
