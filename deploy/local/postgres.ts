@@ -6,12 +6,11 @@
  * server runs as the unprivileged `postgres` user (override with CRS_PG_USER).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { asUser, giveTo, reachableDir, serverUser } from './serviceUser.js';
 
 const run = promisify(execFile);
 
@@ -26,7 +25,7 @@ export interface LocalPostgresOptions {
 
 export interface LocalPostgres {
   readonly port: number;
-  /** Where the cluster actually lives (see clusterDir). */
+  /** Where the cluster actually lives (see reachableDir). */
   readonly dir: string;
   readonly superuserUrl: string;
   start(): Promise<'started' | 'already running'>;
@@ -77,58 +76,20 @@ export function findPostgresBinDir(env: Record<string, string | undefined> = pro
   );
 }
 
-function serverUser(env: Record<string, string | undefined>) {
-  if (process.getuid?.() !== 0) return undefined;
-  return env['CRS_PG_USER'] ?? 'postgres';
-}
-
-function lookupIds(user: string): { uid: number; gid: number } {
-  const id = (flag: string) => spawnSync('id', [flag, user], { encoding: 'utf8' });
-  const uid = id('-u');
-  const gid = id('-g');
-  if (uid.status !== 0 || gid.status !== 0) {
-    throw new Error(
-      `running as root, Postgres must run as an unprivileged user, and user "${user}" does not exist: ` +
-        'create it (useradd --system postgres) or set CRS_PG_USER',
-    );
-  }
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-/**
- * Where the cluster can live. As root, the server user must be able to reach the directory;
- * a checkout under a private home (/root is 0700) is out of its reach, so the cluster then
- * lives in a directory of its own under /var/tmp, named after the intended one (so the same
- * checkout always finds it again).
- */
-function clusterDir(dir: string, runAs: string | undefined): string {
-  if (!runAs) return dir;
-  mkdirSync(dirname(dir), { recursive: true });
-  const reachable = spawnSync('runuser', ['-u', runAs, '--', 'test', '-x', dirname(dir)]).status === 0;
-  if (reachable) return dir;
-  const name = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 12);
-  return join('/var/tmp', `crs-postgres-${name}`);
-}
-
 export function makeLocalPostgres(options: LocalPostgresOptions): LocalPostgres {
   const env = options.env ?? process.env;
-  const runAs = serverUser(env);
-  const dir = clusterDir(options.dir, runAs);
+  const runAs = serverUser(env['CRS_PG_USER'] ?? 'postgres');
+  const dir = reachableDir(options.dir, runAs, 'postgres');
   const dataDir = join(dir, 'pgdata');
   const socketDir = join(dir, 'run');
   const logFile = join(dir, 'postgres.log');
 
   async function pgCommand(binary: string, args: string[]) {
-    const bin = join(findPostgresBinDir(env), binary);
-    const [file, fullArgs] = runAs ? ['runuser', ['-u', runAs, '--', bin, ...args]] : [bin, args];
+    const [file, fullArgs] = asUser(runAs, join(findPostgresBinDir(env), binary), args);
     return run(file, fullArgs, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
   }
 
-  async function giveToServerUser(path: string) {
-    if (!runAs) return;
-    const { uid, gid } = lookupIds(runAs);
-    await chown(path, uid, gid);
-  }
+  const giveToServerUser = (path: string) => giveTo(runAs, path);
 
   async function init() {
     await mkdir(dir, { recursive: true });
@@ -221,9 +182,4 @@ export function makeLocalPostgres(options: LocalPostgresOptions): LocalPostgres 
       await pgCommand('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
     },
   };
-}
-
-/** Who we are, for messages: the server runs as this user. */
-export function serverUserName(env: Record<string, string | undefined> = process.env) {
-  return serverUser(env) ?? userInfo().username;
 }

@@ -1,13 +1,16 @@
 /**
  * The local backing services (`crs services`, and the first step of `crs start`): whatever
  * the environment does not already point to is started here, from the machine's own binaries,
- * with state under the data directory. Later components add Redis, RabbitMQ and the S3 store.
+ * with state under the data directory: Postgres, Redis and RabbitMQ (the S3 store comes with
+ * the renderer).
  */
 import { join } from 'node:path';
 import { readInteger } from '../../common/config.js';
 import { dataDir } from '../../common/paths.js';
 import { bootstrapDatabase } from './bootstrap.js';
 import { makeLocalPostgres, type LocalPostgres } from './postgres.js';
+import { makeLocalRabbitMq } from './rabbitmq.js';
+import { makeLocalRedis } from './redis.js';
 import { loadOrCreateSecrets } from './secrets.js';
 
 type Env = Record<string, string | undefined>;
@@ -32,10 +35,32 @@ export function localPostgres(env: Env, secrets: { postgresPassword: string }) {
   });
 }
 
+export function localRedis(env: Env) {
+  return makeLocalRedis({
+    dir: join(dataDir(env), 'redis'),
+    port: readInteger(env, 'CRS_REDIS_PORT', 56379, 1024, 65535),
+    persist: true,
+    env,
+  });
+}
+
+export function localRabbitMq(env: Env) {
+  return makeLocalRabbitMq({
+    dir: join(dataDir(env), 'rabbitmq'),
+    port: readInteger(env, 'CRS_AMQP_PORT', 56720, 1024, 60000),
+    env,
+  });
+}
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
 export async function startLocalServices(env: Env, progress: (line: string) => void): Promise<LocalServices> {
   const secrets = await loadOrCreateSecrets(dataDir(env));
   const vars: Record<string, string> = {};
   const started: string[] = [];
+  const ours: [string, Stoppable][] = [];
   let postgres: LocalPostgres | undefined;
 
   if (env['DATABASE_URL']) {
@@ -47,7 +72,10 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
     postgres = localPostgres(env, secrets);
     progress(`postgres: starting on 127.0.0.1:${postgres.port} (data in ${postgres.dir})`);
     const state = await postgres.start();
-    if (state === 'started') started.push('postgres');
+    if (state === 'started') {
+      started.push('postgres');
+      ours.push(['postgres', postgres]);
+    }
     progress(`postgres: ${state}`);
     const urls = await bootstrapDatabase(postgres.superuserUrl, LOCAL_DATABASE, {
       owner: secrets.ownerPassword,
@@ -61,6 +89,34 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
     vars['RENDERER_DATABASE_URL'] = urls.renderer;
   }
 
+  if (env['REDIS_URL']) {
+    vars['REDIS_URL'] = env['REDIS_URL'];
+  } else {
+    const redis = localRedis(env);
+    progress(`redis: starting on 127.0.0.1:${redis.port}`);
+    const state = await redis.start();
+    if (state === 'started') {
+      started.push('redis');
+      ours.push(['redis', redis]);
+    }
+    progress(`redis: ${state}`);
+    vars['REDIS_URL'] = redis.url;
+  }
+
+  if (env['AMQP_URL']) {
+    vars['AMQP_URL'] = env['AMQP_URL'];
+  } else {
+    const rabbitmq = localRabbitMq(env);
+    progress(`rabbitmq: starting on 127.0.0.1:${rabbitmq.port} (data in ${rabbitmq.dir})`);
+    const state = await rabbitmq.start();
+    if (state === 'started') {
+      started.push('rabbitmq');
+      ours.push(['rabbitmq', rabbitmq]);
+    }
+    progress(`rabbitmq: ${state}`);
+    vars['AMQP_URL'] = rabbitmq.url;
+  }
+
   vars['ADMIN_TOKEN'] = env['ADMIN_TOKEN'] ?? secrets.adminToken;
   vars['STAFF_TOKEN'] = env['STAFF_TOKEN'] ?? secrets.staffToken;
   vars['ORDER_TOKEN_KEY'] = env['ORDER_TOKEN_KEY'] ?? secrets.orderTokenKey;
@@ -70,9 +126,9 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
     started,
     postgres,
     async stop() {
-      if (postgres && started.includes('postgres')) {
-        progress('postgres: stopping');
-        await postgres.stop();
+      for (const [name, service] of ours.reverse()) {
+        progress(`${name}: stopping`);
+        await service.stop();
       }
     },
   };
@@ -81,10 +137,16 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
 /** Stops what `crs services --detach` left running. */
 export async function stopLocalServices(env: Env, progress: (line: string) => void) {
   const secrets = await loadOrCreateSecrets(dataDir(env));
-  const postgres = localPostgres(env, secrets);
-  if (await postgres.isRunning()) {
-    progress('postgres: stopping');
-    await postgres.stop();
+  const services: [string, Stoppable & { isRunning(): Promise<boolean> }][] = [
+    ['rabbitmq', localRabbitMq(env)],
+    ['redis', localRedis(env)],
+    ['postgres', localPostgres(env, secrets)],
+  ];
+  for (const [name, service] of services) {
+    if (await service.isRunning()) {
+      progress(`${name}: stopping`);
+      await service.stop();
+    }
   }
   progress('stopped');
 }

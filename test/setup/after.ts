@@ -1,8 +1,9 @@
-/** Runs once after the test files (tap's `after`): stops the Postgres before.ts started. */
+/** Runs once after the test files (tap's `after`): stops the servers before.ts started. */
 import { join } from 'node:path';
 import { makeLocalPostgres } from '../../deploy/local/postgres.js';
+import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
 import { loadOrCreateSecrets } from '../../deploy/local/secrets.js';
-import { TEST_PG_PORT, harnessDir, readHarness } from './harness.js';
+import { TEST_AMQP_PORT, TEST_PG_PORT, harnessDir, readHarness } from './harness.js';
 
 const harness = readHarness();
 if (harness.startedServer && !process.env['CRS_TEST_KEEP_PG']) {
@@ -13,4 +14,7 @@ if (harness.startedServer && !process.env['CRS_TEST_KEEP_PG']) {
     superuserPassword: secrets.postgresPassword,
   });
   await server.stop();
+}
+if (harness.startedRabbitMq && !process.env['CRS_TEST_KEEP_PG']) {
+  await makeLocalRabbitMq({ dir: join(harnessDir(), 'rabbitmq'), port: TEST_AMQP_PORT }).stop();
 }

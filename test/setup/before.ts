@@ -11,8 +11,16 @@ import { loadMigrateConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { bootstrapDatabase } from '../../deploy/local/bootstrap.js';
 import { makeLocalPostgres } from '../../deploy/local/postgres.js';
+import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
 import { loadOrCreateSecrets } from '../../deploy/local/secrets.js';
-import { TEMPLATE_DATABASE, TEST_PG_PORT, harnessDir, harnessFile, type Harness } from './harness.js';
+import {
+  TEMPLATE_DATABASE,
+  TEST_AMQP_PORT,
+  TEST_PG_PORT,
+  harnessDir,
+  harnessFile,
+  type Harness,
+} from './harness.js';
 
 const started = Date.now();
 const dir = harnessDir();
@@ -60,8 +68,24 @@ await runMigrations(
   makeLogger({ level: 'silent', component: 'migrate' }),
 );
 
-const harness: Harness = { superuserUrl, passwords, template: TEMPLATE_DATABASE, startedServer };
+let amqpUrl = process.env['AMQP_URL'];
+let startedRabbitMq = false;
+if (!amqpUrl) {
+  const rabbitmq = makeLocalRabbitMq({ dir: join(dir, 'rabbitmq'), port: TEST_AMQP_PORT });
+  startedRabbitMq = (await rabbitmq.start()) === 'started';
+  amqpUrl = rabbitmq.url;
+}
+
+const harness: Harness = {
+  superuserUrl,
+  passwords,
+  template: TEMPLATE_DATABASE,
+  startedServer,
+  amqpUrl,
+  ownRabbitMq: !process.env['AMQP_URL'],
+  startedRabbitMq,
+};
 await writeFile(harnessFile(), JSON.stringify(harness), { mode: 0o600 });
 console.error(
-  `# test harness ready in ${Date.now() - started} ms (${startedServer ? 'own' : 'given'} Postgres)`,
+  `# test harness ready in ${Date.now() - started} ms (${startedServer ? 'own' : 'given'} Postgres, ${startedRabbitMq ? 'own' : 'given'} RabbitMQ)`,
 );

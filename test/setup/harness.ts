@@ -13,12 +13,18 @@ export interface Harness {
   template: string;
   /** Whether before.ts started the server (and after.ts should stop it). */
   startedServer: boolean;
+  /** RabbitMQ for tests (AMQP_URL, or the project's own test node). */
+  amqpUrl: string;
+  /** Whether the RabbitMQ is the project's own test node (rabbitmqctl works on it). */
+  ownRabbitMq: boolean;
+  startedRabbitMq: boolean;
 }
 
 export const harnessDir = () => join(dataDir(), 'test');
 export const harnessFile = () => join(harnessDir(), 'harness.json');
 export const TEMPLATE_DATABASE = 'crs_test_template';
 export const TEST_PG_PORT = Number(process.env['CRS_TEST_PG_PORT'] ?? 54339);
+export const TEST_AMQP_PORT = Number(process.env['CRS_TEST_AMQP_PORT'] ?? 56730);
 
 export function readHarness(): Harness {
   try {

@@ -1,0 +1,53 @@
+/**
+ * Redis and RabbitMQ for one test file: a redis-server of its own (so a test may stop it, and
+ * its keys never meet another file's), and a RabbitMQ virtual host of its own on the test node.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
+import { makeLocalRedis, type LocalRedis } from '../../deploy/local/redis.js';
+import { TEST_AMQP_PORT, harnessDir, readHarness } from '../setup/harness.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTestRedis(t: Test): Promise<LocalRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'crs-redis-'));
+  const redis = makeLocalRedis({ dir, port: await freePort(), persist: false });
+  await redis.start();
+  t.teardown(async () => {
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return redis;
+}
+
+/**
+ * A fresh virtual host on the project's test RabbitMQ node, deleted when the file ends.
+ * With a given AMQP_URL (no rabbitmqctl there) the given virtual host is shared.
+ */
+export async function makeTestVhost(t: Test): Promise<string> {
+  const harness = readHarness();
+  if (!harness.ownRabbitMq) return harness.amqpUrl;
+  const node = makeLocalRabbitMq({ dir: join(harnessDir(), 'rabbitmq'), port: TEST_AMQP_PORT });
+  const vhost = `t_${randomBytes(6).toString('hex')}`;
+  await node.ctl(['add_vhost', vhost]);
+  await node.ctl(['set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+  t.teardown(() => node.ctl(['delete_vhost', vhost]).catch(() => ''));
+  const url = new URL(harness.amqpUrl);
+  url.pathname = '/' + encodeURIComponent(vhost);
+  return url.toString();
+}
