@@ -6,6 +6,8 @@ import { ConfigError } from '../common/config.js';
 import { MigrationError } from '../migrations/runner.js';
 import { UsageError, type Command } from './command.js';
 import { apiCommand } from './commands/api.js';
+import { cdcCommand } from './commands/cdc.js';
+import { reconcileCommand } from './commands/reconcile.js';
 import { migrateCommand } from './commands/migrate.js';
 import { servicesCommand } from './commands/services.js';
 import { startCommand } from './commands/start.js';
@@ -32,9 +34,9 @@ const COMMANDS: Command[] = [
   servicesCommand,
   migrateCommand,
   apiCommand,
-  notYet('cdc', 'run the change-data-capture consumer'),
+  cdcCommand,
   notYet('renderer', 'run the voucher renderer'),
-  notYet('reconcile', 'rebuild everything derived from Postgres'),
+  reconcileCommand,
   notYet('bench', 'run the benchmarks'),
 ];
 

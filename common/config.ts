@@ -144,6 +144,8 @@ export interface ApiConfig {
   readonly shutdownGraceMs: number;
   /** Public base URL used in links; defaults to the request's own origin. */
   readonly publicUrl: string | undefined;
+  /** The stock flag (Redis/Dragonfly); without it stock is read from Postgres. */
+  readonly redisUrl: string | undefined;
 }
 
 export function loadApiConfig(env: Env): ApiConfig {
@@ -176,5 +178,65 @@ export function loadApiConfig(env: Env): ApiConfig {
     bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 16 * 1024, 256, 1024 * 1024),
     shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
     publicUrl,
+    redisUrl:
+      raw(env, 'REDIS_URL') === undefined
+        ? undefined
+        : readUrl(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://host:port'),
+  });
+}
+
+function readUrl(env: Env, name: string, protocols: string[], hint: string): string {
+  const value = required(env, name, hint);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return value;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function readIdentifier(env: Env, name: string, fallback: string): string {
+  const value = raw(env, name) ?? fallback;
+  if (!IDENTIFIER.test(value)) {
+    throw new ConfigError(name, 'must be a lowercase SQL identifier ([a-z_][a-z0-9_]*, at most 63)');
+  }
+  return value;
+}
+
+export interface CdcConfig {
+  /** Connection of the crs_cdc role (REPLICATION, SELECT on what it reads). */
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly amqpUrl: string;
+  readonly slotName: string;
+  readonly publicationName: string;
+  /** Health, readiness and metrics listen here. */
+  readonly port: number;
+  readonly host: string;
+  /** Most transactions handled in one batch. */
+  readonly batchMax: number;
+  /** Decoded transactions held in memory before the stream is paused. */
+  readonly queueMax: number;
+  readonly logLevel: LevelWithSilent;
+}
+
+export function loadCdcConfig(env: Env): CdcConfig {
+  return Object.freeze({
+    databaseUrl: readPostgresUrl(env, 'CDC_DATABASE_URL', 'DATABASE_URL'),
+    redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://host:port of Redis or Dragonfly'),
+    amqpUrl: readUrl(env, 'AMQP_URL', ['amqp:', 'amqps:'], 'amqp://user:password@host:port of RabbitMQ'),
+    slotName: readIdentifier(env, 'CDC_SLOT', 'crs_cdc'),
+    publicationName: readIdentifier(env, 'CDC_PUBLICATION', 'crs_changes'),
+    port: readInteger(env, 'CDC_PORT', 3001, 0, 65535),
+    host: raw(env, 'HOST') ?? '0.0.0.0',
+    batchMax: readInteger(env, 'CDC_BATCH_MAX', 500, 1, 10_000),
+    queueMax: readInteger(env, 'CDC_QUEUE_MAX', 20_000, 100, 1_000_000),
+    logLevel: readLogLevel(env),
   });
 }

@@ -1,5 +1,7 @@
+import { runMigrations as runGraphileWorkerMigrations } from 'graphile-worker';
 import pg from 'pg';
 import { loadMigrateConfig, type MigrateConfig } from '../../common/config.js';
+import { toGraphileLogger } from '../../common/graphileLogger.js';
 import { makeLogger, type Logger } from '../../common/log.js';
 import { migrationsDir, sqlDir } from '../../common/paths.js';
 import { migrate, migrationStatus } from '../../migrations/runner.js';
@@ -7,10 +9,16 @@ import { UsageError, wantsHelp, type Command } from '../command.js';
 
 /** Applies pending migrations, then creates the default product if it does not exist yet. */
 export async function runMigrations(config: MigrateConfig, log: Logger) {
+  // graphile-worker keeps its own schema and migrations; sql/job_queue.sql builds on them.
+  await runGraphileWorkerMigrations({
+    connectionString: config.databaseUrl,
+    logger: toGraphileLogger(log),
+  });
   const client = new pg.Client({ connectionString: config.databaseUrl, application_name: 'crs-migrate' });
   await client.connect();
   try {
     const result = await migrate(client, { migrationsDir, sqlDir }, (line) => log.info(line));
+    await client.query('select crs.grant_job_queue_access()');
     const { rows } = await client.query<{ created: boolean }>(
       'select crs.ensure_product($1, $2, $3) as created',
       [config.defaultProductId, config.defaultProductName, config.stock],
@@ -29,7 +37,8 @@ export const migrateCommand: Command = {
   summary: 'apply database migrations (or `crs migrate status`)',
   help: `Usage: crs migrate [status]
 
-Applies the versioned migrations in migrations/ in order, then the repeatable scripts in sql/
+Applies graphile-worker's own migrations (the render job queue, schema graphile_worker), then
+the versioned migrations in migrations/ in order, then the repeatable scripts in sql/
 whose content changed, each in its own transaction, recorded with a SHA-256 checksum in
 crs_migrations.applied. Refuses to run when an applied migration was edited or deleted.
 Concurrent runs take turns (advisory lock). Then creates the default product with STOCK units

@@ -5,7 +5,7 @@ import { spawnComponent, waitUntilReady, type Child } from '../children.js';
 import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
 import { runMigrations } from './migrate.js';
 
-const COMPONENTS = ['api'] as const;
+const COMPONENTS = ['api', 'cdc'] as const;
 
 export const startCommand: Command = {
   name: 'start',
@@ -26,7 +26,8 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     const port = readInteger(env, 'PORT', 3000, 1, 65535);
     const log = makeLogger({ level: 'info', component: 'start' });
     const services = await startLocalServices(env, (line) => log.info(line));
-    const componentEnv = { ...env, ...services.vars, PORT: String(port) };
+    const cdcPort = readInteger(env, 'CDC_PORT', port + 1, 1, 65535);
+    const componentEnv = { ...env, ...services.vars, PORT: String(port), CDC_PORT: String(cdcPort) };
     const children: Child[] = [];
     const stopAll = async () => {
       await Promise.all(children.map((child) => child.stop(15_000)));
@@ -35,8 +36,8 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     try {
       await runMigrations(loadMigrateConfig(componentEnv), log);
       for (const name of COMPONENTS) children.push(spawnComponent(name, componentEnv));
-      const api = children[0];
-      await waitUntilReady(`http://127.0.0.1:${port}/readyz`, 30_000, api);
+      await waitUntilReady(`http://127.0.0.1:${port}/readyz`, 30_000, children[0]);
+      await waitUntilReady(`http://127.0.0.1:${cdcPort}/readyz`, 30_000, children[1]);
     } catch (err) {
       await stopAll();
       throw err;

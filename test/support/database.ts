@@ -54,6 +54,22 @@ export async function makeTestDatabase(t: Test): Promise<TestDatabase> {
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
     const drop = new pg.Client({ connectionString: harness.superuserUrl });
     await drop.connect();
+    // A database with a replication slot cannot be dropped: end its streams, drop its slots.
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      await drop.query(
+        `select pg_terminate_backend(active_pid) from pg_replication_slots where database = $1 and active`,
+        [name],
+      );
+      const { rows } = await drop.query<{ slot_name: string }>(
+        'select slot_name from pg_replication_slots where database = $1',
+        [name],
+      );
+      if (rows.length === 0) break;
+      for (const { slot_name } of rows) {
+        await drop.query('select pg_drop_replication_slot($1)', [slot_name]).catch(() => undefined);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await drop.query(`drop database if exists ${name} with (force)`);
     await drop.end();
   });

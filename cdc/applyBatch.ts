@@ -1,0 +1,100 @@
+/**
+ * Applies the effects of a batch of committed transactions, every one idempotent, so a batch
+ * applied twice (after a crash, before its acknowledgement) or out of order changes nothing:
+ *   - the stock flag in Redis (values newer-wins by commit LSN, see common/stockFlag.lua);
+ *   - one render job per new order (job key = order id, only while it has no voucher);
+ *   - the change feed on RabbitMQ, with publisher confirms (at least once).
+ * Throws, naming the dependency, if any effect failed; the caller retries the whole batch.
+ *
+ * If the Redis/Dragonfly it writes to lost its data (restarted without persistence, replaced),
+ * replayed changes alone cannot rebuild every flag, so a marker key tells: when it is
+ * missing, the batch starts with a reconciliation from the tables.
+ */
+import type { Redis } from 'ioredis';
+import type { Pool } from '../common/db.js';
+import type { Logger } from '../common/log.js';
+import { applyStockValues, readStockFlag } from '../common/stockFlag.js';
+import type { ChangeFeed } from './changeFeed.js';
+import { deriveEffects, type ChangeEvent } from './effects.js';
+import type { CdcMetrics } from './metrics.js';
+import { RECONCILED_MARKER, reconcile } from './reconcile.js';
+import type { Transaction } from './transactions.js';
+
+export interface BatchDeps {
+  pool: Pool;
+  redis: Redis;
+  feed: ChangeFeed;
+  log: Logger;
+  metrics: CdcMetrics;
+}
+
+export function makeBatchApplier(deps: BatchDeps) {
+  const { log, metrics } = deps;
+
+  async function ensureFlagsComplete() {
+    if ((await deps.redis.exists(RECONCILED_MARKER)) === 1) return;
+    metrics.reconciles.inc({ reason: 'redis_empty' });
+    const result = await reconcile(deps);
+    log.warn(result, 'stock flags were missing in Redis; reconciled from the tables');
+  }
+
+  async function writeStock(effects: ReturnType<typeof deriveEffects>): Promise<ChangeEvent[]> {
+    await ensureFlagsComplete();
+    const events: ChangeEvent[] = [];
+    for (const [productId, stock] of effects.stock) {
+      await applyStockValues(deps.redis, productId, stock.values);
+      metrics.commitToRedis.observe((Date.now() - stock.commitTime) / 1000);
+      const flag = await readStockFlag(deps.redis, productId);
+      if (!flag) continue;
+      events.push({
+        id: `${flag.lsn}-stock-${productId}`,
+        type: 'stock.changed',
+        version: 1,
+        lsn: stock.lsn,
+        commitTime: new Date(stock.commitTime).toISOString(),
+        data: {
+          productId,
+          name: flag.name,
+          total: flag.total,
+          remaining: flag.remaining,
+          available: flag.available,
+        },
+      });
+    }
+    return events;
+  }
+
+  async function queueJobs(effects: ReturnType<typeof deriveEffects>) {
+    if (effects.newOrders.length === 0) return;
+    await deps.pool.query('select crs.enqueue_render_jobs($1)', [effects.newOrders.map((o) => o.orderId)]);
+    const now = Date.now();
+    for (const order of effects.newOrders) metrics.commitToJob.observe((now - order.commitTime) / 1000);
+  }
+
+  return async function applyBatch(batch: Transaction[]): Promise<void> {
+    const effects = deriveEffects(batch);
+    for (const reason of effects.skipped) {
+      metrics.skipped.inc();
+      log.warn({ reason }, 'change skipped');
+    }
+    const failed = (dependency: string, what: string) => (err: unknown) => {
+      metrics.effectFailures.inc({ dependency });
+      throw new Error(`${what} failed (${dependency})`, { cause: err });
+    };
+    const [stockEvents] = await Promise.all([
+      writeStock(effects).catch(failed('redis', 'stock flag write')),
+      queueJobs(effects).catch(failed('postgres', 'render job enqueue')),
+    ]);
+    await deps.feed
+      .publish([...effects.events, ...stockEvents])
+      .catch(failed('rabbitmq', 'change feed publish'));
+
+    for (const txn of batch) {
+      for (const change of txn.changes) metrics.changes.inc({ table: change.table, op: change.op });
+    }
+    metrics.transactions.inc(batch.length);
+    metrics.batchSize.observe(batch.length);
+    const newest = batch[batch.length - 1];
+    if (newest) metrics.lagSeconds.set(Math.max(0, (Date.now() - newest.commitTime) / 1000));
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The change feed: every decoded change, published as a versioned JSON event to the RabbitMQ
+ * topic exchange crs.changes (routing key = event type), persistent, with publisher confirms.
+ * The consumer acknowledges an LSN only after the broker confirmed every event up to it, so a
+ * feed subscriber misses nothing; after a crash events are published again (at least once:
+ * deduplicate on the event id).
+ */
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { Logger } from '../common/log.js';
+import type { ChangeEvent } from './effects.js';
+
+export const CHANGES_EXCHANGE = 'crs.changes';
+
+export interface ChangeFeed {
+  /** Publishes and waits for the broker's confirms; throws if any was not confirmed. */
+  publish(events: ChangeEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function makeChangeFeed(url: string, log: Logger): ChangeFeed {
+  let connection: ChannelModel | undefined;
+  let channel: ConfirmChannel | undefined;
+
+  async function open(): Promise<ConfirmChannel> {
+    if (channel) return channel;
+    const conn = await amqp.connect(url, { timeout: 5_000 });
+    conn.on('error', (err: Error) => log.warn({ err }, 'change feed connection error'));
+    conn.on('close', () => {
+      connection = undefined;
+      channel = undefined;
+    });
+    const ch = await conn.createConfirmChannel();
+    ch.on('error', (err: Error) => log.warn({ err }, 'change feed channel error'));
+    ch.on('close', () => {
+      channel = undefined;
+    });
+    await ch.assertExchange(CHANGES_EXCHANGE, 'topic', { durable: true });
+    connection = conn;
+    channel = ch;
+    return ch;
+  }
+
+  return {
+    async publish(events) {
+      if (events.length === 0) return;
+      const ch = await open();
+      try {
+        for (const event of events) {
+          ch.publish(CHANGES_EXCHANGE, event.type, Buffer.from(JSON.stringify(event)), {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: event.id,
+            type: event.type,
+            timestamp: Math.floor(Date.parse(event.commitTime) / 1000),
+          });
+        }
+        await ch.waitForConfirms();
+      } catch (err) {
+        // The channel may be half-broken; the next publish opens a fresh one.
+        channel = undefined;
+        await connection?.close().catch(() => undefined);
+        connection = undefined;
+        throw err;
+      }
+    },
+    async close() {
+      await connection?.close().catch(() => undefined);
+      connection = undefined;
+      channel = undefined;
+    },
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * The replication consumer behind `crs cdc`.
+ *
+ * One loop: become the leader, make sure the slot exists (creating it means changes may have
+ * been missed, so reconcile), stream from the slot's confirmed position, and for each batch
+ * of committed transactions apply every effect (stock flag, render jobs, change feed) and
+ * only then acknowledge the batch's end LSN. Any failure: the stream is dropped and started
+ * again from the slot, so unacknowledged changes come again (effects are idempotent).
+ *
+ * pg-logical-replication is used with its automatic acknowledgement and its timer both off:
+ * by default it acknowledges every message as it arrives (before any effect is durable) and
+ * again on a timer; and a reused service resumes from the last LSN it saw, not the last one
+ * acknowledged. Here each stream gets a new service and starts at 0/0, which the server reads
+ * as "from the slot's confirmed position".
+ */
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import type { Redis } from 'ioredis';
+import type { CdcConfig } from '../common/config.js';
+import type { Pool } from '../common/db.js';
+import type { Logger } from '../common/log.js';
+import { makeBatchApplier } from './applyBatch.js';
+import type { ChangeFeed } from './changeFeed.js';
+import type { Leadership } from './leadership.js';
+import { lsnNumber, type CdcMetrics } from './metrics.js';
+import { reconcile } from './reconcile.js';
+import { makeAssembler, type Transaction } from './transactions.js';
+
+export interface CdcDeps {
+  config: CdcConfig;
+  pool: Pool;
+  redis: Redis;
+  feed: ChangeFeed;
+  leadership: Leadership;
+  log: Logger;
+  metrics: CdcMetrics;
+}
+
+export type ConsumerRole = 'starting' | 'standby' | 'active' | 'stopped';
+
+export interface Consumer {
+  run(): Promise<void>;
+  /** Finishes the batch in hand, acknowledges it, releases the slot and leadership. */
+  stop(): Promise<void>;
+  status(): { role: ConsumerRole; acknowledgedLsn: string | undefined };
+}
+
+type Item = { kind: 'txn'; txn: Transaction } | { kind: 'keepalive'; lsn: string };
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+/** Exponential backoff with full jitter, capped. */
+export const backoffMs = (attempt: number, baseMs = 100, capMs = 5_000) =>
+  Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
+
+export function makeConsumer(deps: CdcDeps): Consumer {
+  const { config, log, metrics } = deps;
+  const applyBatch = makeBatchApplier(deps);
+  const stopping = new AbortController();
+  let role: ConsumerRole = 'starting';
+  let acknowledgedLsn: string | undefined;
+  let running: Promise<void> | undefined;
+
+  async function ensureSlot(): Promise<boolean> {
+    const { rows } = await deps.pool.query('select 1 from pg_replication_slots where slot_name = $1', [
+      config.slotName,
+    ]);
+    if (rows.length > 0) return false;
+    await deps.pool.query(`select pg_create_logical_replication_slot($1, 'pgoutput')`, [config.slotName]);
+    log.warn({ slot: config.slotName }, 'replication slot created; reconciling what it cannot replay');
+    return true;
+  }
+
+  /** One replication stream, until it ends, fails, leadership is lost or we stop. */
+  async function stream() {
+    const service = new LogicalReplicationService(
+      { connectionString: config.databaseUrl, application_name: 'crs-cdc' },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
+    );
+    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [config.publicationName] });
+    const assembler = makeAssembler((reason) => {
+      metrics.skipped.inc();
+      log.warn({ reason }, 'replication message skipped');
+    });
+    const queue: Item[] = [];
+    let failure: unknown;
+    let ended = false;
+    let wake: () => void = () => undefined;
+    const woken = () => new Promise<void>((resolve) => (wake = resolve));
+    let nextWake = woken();
+    const notify = () => {
+      wake();
+      nextWake = woken();
+    };
+
+    const acknowledge = async (lsn: string) => {
+      if (acknowledgedLsn && lsnNumber(lsn) <= lsnNumber(acknowledgedLsn)) return;
+      await service.acknowledge(lsn);
+      acknowledgedLsn = lsn;
+      metrics.acknowledgedLsn.set(lsnNumber(lsn));
+    };
+
+    service.on('data', (_lsn: string, message: Pgoutput.Message) => {
+      const txn = assembler.push(message);
+      if (!txn) return;
+      queue.push({ kind: 'txn', txn });
+      if (queue.length >= config.queueMax && !failure) {
+        // Backpressure: drop the stream; what is not acknowledged comes again later.
+        failure = new Error(`more than ${config.queueMax} transactions waiting; restarting the stream`);
+      }
+      notify();
+    });
+    service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
+      // Answer with what is really done, never with what was merely received.
+      if (shouldRespond && acknowledgedLsn) void service.acknowledge(acknowledgedLsn);
+      // Between transactions everything before this point has been received: once the queue
+      // ahead of it is handled, the slot may move here (so idle WAL is not retained).
+      if (!assembler.open) {
+        queue.push({ kind: 'keepalive', lsn });
+        notify();
+      }
+    });
+    service.on('error', (err: unknown) => {
+      failure ??= err;
+      notify();
+    });
+
+    const subscription = service.subscribe(plugin, config.slotName, '0/00000000').then(
+      () => {
+        ended = true;
+        notify();
+      },
+      (err: unknown) => {
+        failure ??= err;
+        notify();
+      },
+    );
+    void deps.leadership.lost.then(() => {
+      failure ??= new Error('leadership lost');
+      notify();
+    });
+    const onStop = () => notify();
+    stopping.signal.addEventListener('abort', onStop);
+
+    try {
+      for (;;) {
+        if (failure) throw failure;
+        const batch: Transaction[] = [];
+        let keepalive: string | undefined;
+        while (queue.length > 0 && batch.length < config.batchMax) {
+          const item = queue[0] as Item;
+          if (item.kind === 'keepalive') {
+            if (batch.length > 0) break;
+            queue.shift();
+            keepalive = item.lsn;
+            continue;
+          }
+          queue.shift();
+          batch.push(item.txn);
+        }
+        if (batch.length > 0) {
+          for (let attempt = 0; ; attempt += 1) {
+            try {
+              await applyBatch(batch);
+              break;
+            } catch (err) {
+              if (failure) throw failure;
+              log.warn({ err, attempt, transactions: batch.length }, 'batch not applied; retrying');
+              await sleep(backoffMs(attempt), stopping.signal);
+              if (stopping.signal.aborted) throw new Error('stopped with a batch not applied');
+            }
+          }
+          await acknowledge((batch[batch.length - 1] as Transaction).endLsn);
+          continue;
+        }
+        if (keepalive && queue.length === 0) {
+          await acknowledge(keepalive);
+          metrics.lagSeconds.set(0);
+          continue;
+        }
+        if (queue.length > 0) continue;
+        if (stopping.signal.aborted || ended) return;
+        await nextWake;
+      }
+    } finally {
+      stopping.signal.removeEventListener('abort', onStop);
+      await service.stop().catch(() => undefined);
+      await subscription;
+    }
+  }
+
+  async function run() {
+    let attempt = 0;
+    while (!stopping.signal.aborted) {
+      role = 'standby';
+      metrics.leader.set(0);
+      if (!(await deps.leadership.acquire(stopping.signal))) break;
+      role = 'active';
+      metrics.leader.set(1);
+      log.info({ slot: config.slotName }, 'active consumer');
+      try {
+        if (await ensureSlot()) {
+          metrics.reconciles.inc({ reason: 'slot_created' });
+          const result = await reconcile(deps);
+          log.info(result, 'reconciled after creating the slot');
+        }
+        await stream();
+        attempt = 0;
+      } catch (err) {
+        if (stopping.signal.aborted) break;
+        metrics.reconnects.inc();
+        const wait = backoffMs(attempt++, 200, 5_000);
+        log.warn({ err, retryInMs: Math.round(wait) }, 'replication stream ended; starting again');
+        await sleep(wait, stopping.signal);
+      }
+    }
+    await deps.leadership.release();
+    role = 'stopped';
+    metrics.leader.set(0);
+  }
+
+  return {
+    run() {
+      running ??= run();
+      return running;
+    },
+    async stop() {
+      stopping.abort();
+      await running;
+    },
+    status: () => ({ role, acknowledgedLsn }),
+  };
+}

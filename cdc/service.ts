@@ -1,0 +1,99 @@
+/**
+ * `crs cdc` as a process: its connections, the consumer, and the probe server. Readiness
+ * means every dependency answers; an active consumer and a standby are both ready (the
+ * standby is what takes over).
+ */
+import { Redis } from 'ioredis';
+import type { CdcConfig } from '../common/config.js';
+import { makePool } from '../common/db.js';
+import type { Logger } from '../common/log.js';
+import { startProbeServer, type ProbeServer } from '../common/probeServer.js';
+import { makeChangeFeed } from './changeFeed.js';
+import { makeConsumer, type Consumer } from './consumer.js';
+import { makeLeadership } from './leadership.js';
+import { makeCdcMetrics } from './metrics.js';
+
+export interface RunningCdc {
+  consumer: Consumer;
+  probes: ProbeServer;
+  stop(): Promise<void>;
+}
+
+const LAG_POLL_MS = 5_000;
+
+export async function startCdc(config: CdcConfig, log: Logger): Promise<RunningCdc> {
+  const pool = makePool({ connectionString: config.databaseUrl, applicationName: 'crs-cdc', max: 4 }, log);
+  const redis = new Redis(config.redisUrl, {
+    // Commands wait for a reconnect instead of failing at once; the consumer retries anyway.
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5_000,
+    lazyConnect: false,
+  });
+  redis.on('error', (err: Error) => log.debug({ err }, 'redis error'));
+  const feed = makeChangeFeed(config.amqpUrl, log);
+  const metrics = makeCdcMetrics({ defaultMetrics: true });
+  const leadership = makeLeadership({
+    connectionString: config.databaseUrl,
+    slotName: config.slotName,
+    log,
+  });
+  const consumer = makeConsumer({ config, pool, redis, feed, leadership, log, metrics });
+
+  const lagTimer = setInterval(() => {
+    pool
+      .query<{ lag: number | null }>(
+        `select pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint as lag
+           from pg_replication_slots where slot_name = $1`,
+        [config.slotName],
+      )
+      .then(({ rows }) => {
+        if (rows[0]?.lag !== undefined && rows[0].lag !== null) metrics.lagBytes.set(rows[0].lag);
+      })
+      .catch(() => undefined);
+  }, LAG_POLL_MS);
+  lagTimer.unref();
+
+  const probes = await startProbeServer({
+    port: config.port,
+    host: config.host,
+    registry: metrics.registry,
+    readiness: async () => {
+      const checks: Record<string, string> = {};
+      await Promise.all([
+        pool.query('select 1').then(
+          () => (checks['postgres'] = 'ok'),
+          (err: Error) => (checks['postgres'] = `unreachable: ${err.message}`),
+        ),
+        redis.ping().then(
+          () => (checks['redis'] = 'ok'),
+          (err: Error) => (checks['redis'] = `unreachable: ${err.message}`),
+        ),
+      ]);
+      const status = consumer.status();
+      return {
+        ready: Object.values(checks).every((c) => c === 'ok') && status.role !== 'stopped',
+        details: { role: status.role, acknowledgedLsn: status.acknowledgedLsn, checks },
+      };
+    },
+  });
+
+  const done = consumer.run();
+  done.catch((err: unknown) => log.error({ err }, 'consumer failed'));
+
+  let stopping: Promise<void> | undefined;
+  return {
+    consumer,
+    probes,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(lagTimer);
+        await consumer.stop();
+        await probes.close();
+        await feed.close();
+        redis.disconnect();
+        await pool.end();
+      })();
+      return stopping;
+    },
+  };
+}

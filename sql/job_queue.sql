@@ -1,0 +1,62 @@
+-- The render job queue (graphile-worker, schema graphile_worker, installed by `crs migrate`
+-- through graphile-worker's own migrations before this file runs).
+--
+-- CDC enqueues through crs.enqueue_render_jobs only; the renderer runs graphile-worker,
+-- which needs its whole schema. The job key is the order id, so a replayed change never
+-- queues a second job, and only orders still waiting for their voucher get one, so a replay
+-- after the voucher was stored (when graphile-worker has already deleted the finished job)
+-- does not render again.
+
+-- Queues one render_voucher job per order that is still waiting for its voucher.
+-- Returns how many jobs were queued or refreshed.
+create or replace function crs.enqueue_render_jobs(p_order_ids text[])
+returns integer
+language sql
+security definer
+set search_path = crs, pg_temp
+as $$
+  select count(*)::integer
+    from graphile_worker.add_jobs(
+      array(
+        select row('render_voucher',
+                   json_build_object('orderId', o.order_id),
+                   null, null, null,
+                   'render_voucher:' || o.order_id,
+                   null, null)::graphile_worker.job_spec
+          from crs.orders o
+         where o.order_id = any (p_order_ids)
+           and o.status = 'reserved'),
+      -- A job already queued keeps its place (and its backoff), it is not pushed back.
+      job_key_preserve_run_at => true);
+$$;
+
+-- For `crs reconcile`: a render job for every order that has no stored voucher.
+create or replace function crs.enqueue_missing_render_jobs()
+returns integer
+language sql
+security definer
+set search_path = crs, pg_temp
+as $$
+  select crs.enqueue_render_jobs(array(select o.order_id from crs.orders o where o.status = 'reserved'));
+$$;
+
+-- Access to graphile-worker's schema for the renderer. A function rather than plain grants
+-- so `crs migrate` can run it after every graphile-worker upgrade (new tables included).
+create or replace function crs.grant_job_queue_access()
+returns void
+language plpgsql
+set search_path = crs, pg_temp
+as $$
+begin
+  grant usage on schema graphile_worker to crs_renderer;
+  grant select, insert, update, delete on all tables in schema graphile_worker to crs_renderer;
+  grant usage, select on all sequences in schema graphile_worker to crs_renderer;
+  grant execute on all functions in schema graphile_worker to crs_renderer;
+end
+$$;
+
+revoke all on function crs.enqueue_render_jobs(text[]) from public;
+revoke all on function crs.enqueue_missing_render_jobs() from public;
+revoke all on function crs.grant_job_queue_access() from public;
+grant execute on function crs.enqueue_render_jobs(text[]) to crs_cdc;
+grant execute on function crs.enqueue_missing_render_jobs() to crs_cdc;

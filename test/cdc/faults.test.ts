@@ -1,0 +1,159 @@
+/**
+ * CDC under faults, on real services with the consumer as its own process: kill -9 in the
+ * middle of a stream, Redis stopped for a while, the slot dropped, two consumers at once.
+ * Nothing may be lost and no flag may end stale.
+ */
+import { Redis } from 'ioredis';
+import t from 'tap';
+import { readStockFlag } from '../../common/stockFlag.js';
+import { makeTestDatabase, type TestDatabase } from '../support/database.js';
+import { cdcRole, placeOrders, renderJobs, spawnCdc, startTestCdc, waitFor } from '../support/cdc.js';
+import { makeTestVhost, startTestRedis } from '../support/services.js';
+
+const amqpUrl = await makeTestVhost(t);
+
+async function flagMatchesTable(db: TestDatabase, redis: Redis, productId: string) {
+  const { rows } = await db.owner.query(`select * from crs.get_stock($1)`, [productId]);
+  const flag = await readStockFlag(redis, productId);
+  return flag !== undefined && flag.remaining === rows[0].remaining && flag.total === rows[0].total;
+}
+
+async function allOrdersHaveJobs(db: TestDatabase, productId: string) {
+  const { rows } = await db.owner.query<{ order_id: string }>(
+    'select order_id from crs.orders where product_id = $1',
+    [productId],
+  );
+  const jobs = new Set(await renderJobs(db));
+  return rows.length > 0 && rows.every((row) => jobs.has(row.order_id));
+}
+
+t.test('kill -9 in the middle of 5,000 orders loses nothing and doubles nothing', async (t) => {
+  const db = await makeTestDatabase(t);
+  const redisServer = await startTestRedis(t);
+  const redis = new Redis(redisServer.url);
+  t.teardown(() => redis.disconnect());
+  await db.owner.query(`select crs.upsert_product('kill', 'Kill', 100000)`);
+  const options = { redisUrl: redisServer.url, amqpUrl };
+
+  const first = await spawnCdc(t, db, options);
+  await waitFor('the consumer to be active', async () => (await cdcRole(first.probeUrl)) === 'active');
+  const ordering = placeOrders(db, { productId: 'kill', count: 5000, concurrency: 16 });
+  // Kill it once it has handled part of the stream.
+  await waitFor('some jobs queued', async () => (await renderJobs(db)).length >= 500, 60_000);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const jobsAtKill = (await renderJobs(db)).length;
+  const { reserved } = await ordering;
+  t.equal(reserved.length, 5000);
+  t.ok(jobsAtKill < 5000, `killed mid-stream (${jobsAtKill} jobs so far)`);
+
+  const second = await spawnCdc(t, db, options);
+  await waitFor('every order to have its job', () => allOrdersHaveJobs(db, 'kill'), 120_000);
+  const jobs = await renderJobs(db);
+  t.equal(jobs.length, 5000, 'exactly one job per order');
+  t.equal(new Set(jobs).size, 5000);
+  await waitFor('the flag to match the table', () => flagMatchesTable(db, redis, 'kill'), 30_000);
+  t.equal((await readStockFlag(redis, 'kill'))?.remaining, 95000);
+  second.child.kill('SIGTERM');
+  t.equal(await second.exited, 0, 'a graceful stop exits 0');
+});
+
+t.test('Redis stopped for a while: no acknowledgement meanwhile, then it catches up', async (t) => {
+  const db = await makeTestDatabase(t);
+  const redisServer = await startTestRedis(t);
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  redis.on('error', () => undefined);
+  t.teardown(() => redis.disconnect());
+  await db.owner.query(`select crs.upsert_product('outage', 'Outage', 1000)`);
+  const cdc = await startTestCdc(t, db, { redisUrl: redisServer.url, amqpUrl });
+  await placeOrders(db, { productId: 'outage', count: 20 });
+  await waitFor('the flag to catch up', () => flagMatchesTable(db, redis, 'outage'));
+
+  await redisServer.stop();
+  const ackedBefore = cdc.consumer.status().acknowledgedLsn;
+  await placeOrders(db, { productId: 'outage', count: 100 });
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  t.equal(cdc.consumer.status().acknowledgedLsn, ackedBefore, 'nothing acknowledged while Redis is down');
+  t.equal(cdc.consumer.status().role, 'active');
+
+  await redisServer.start();
+  await waitFor('the flag to converge', () => flagMatchesTable(db, redis, 'outage'), 30_000);
+  await waitFor('every order to have its job', () => allOrdersHaveJobs(db, 'outage'));
+  await waitFor(
+    'an acknowledgement after catching up',
+    async () => cdc.consumer.status().acknowledgedLsn !== ackedBefore,
+  );
+  t.pass('acknowledged after catching up');
+  t.equal((await readStockFlag(redis, 'outage'))?.remaining, 880);
+});
+
+t.test('the slot dropped while orders keep coming: recreated, reconciled, nothing missing', async (t) => {
+  const db = await makeTestDatabase(t);
+  const redisServer = await startTestRedis(t);
+  const redis = new Redis(redisServer.url);
+  t.teardown(() => redis.disconnect());
+  await db.owner.query(`select crs.upsert_product('dropped', 'Dropped', 100000)`);
+  const slot = `slot_${db.name}`;
+  await startTestCdc(t, db, { redisUrl: redisServer.url, amqpUrl, slot });
+  await waitFor('the slot to exist', async () => {
+    const { rows } = await db.owner.query('select 1 from pg_replication_slots where slot_name = $1', [slot]);
+    return rows.length === 1;
+  });
+
+  const ordering = placeOrders(db, { productId: 'dropped', count: 1500, concurrency: 8 });
+  await waitFor('some jobs', async () => (await renderJobs(db)).length >= 100, 60_000);
+  const superuser = db.pool('superuser', 1);
+  await waitFor('the slot to be dropped', async () => {
+    await superuser.query(
+      'select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = $1 and active',
+      [slot],
+    );
+    return superuser
+      .query('select pg_drop_replication_slot($1)', [slot])
+      .then(() => true)
+      .catch(() => false);
+  });
+  const { reserved } = await ordering;
+  t.equal(reserved.length, 1500);
+
+  await waitFor('every order to have its job', () => allOrdersHaveJobs(db, 'dropped'), 60_000);
+  await waitFor('the flag to match the table', () => flagMatchesTable(db, redis, 'dropped'), 30_000);
+  const { rows } = await db.owner.query('select 1 from pg_replication_slots where slot_name = $1', [slot]);
+  t.equal(rows.length, 1, 'the slot is back');
+  t.equal(new Set(await renderJobs(db)).size, 1500);
+});
+
+t.test('two consumers at once: one consumes, the other takes over when it dies', async (t) => {
+  const db = await makeTestDatabase(t);
+  const redisServer = await startTestRedis(t);
+  const redis = new Redis(redisServer.url);
+  t.teardown(() => redis.disconnect());
+  await db.owner.query(`select crs.upsert_product('pair', 'Pair', 1000)`);
+  const options = { redisUrl: redisServer.url, amqpUrl };
+  const [a, b] = await Promise.all([spawnCdc(t, db, options), spawnCdc(t, db, options)]);
+  const roles = await waitFor('one active and one standby', async () => {
+    const both = [await cdcRole(a.probeUrl), await cdcRole(b.probeUrl)];
+    return both.includes('active') && both.includes('standby') ? both : undefined;
+  });
+  const [active, standby] = roles[0] === 'active' ? [a, b] : [b, a];
+
+  await placeOrders(db, { productId: 'pair', count: 50 });
+  await waitFor('the flag to match', () => flagMatchesTable(db, redis, 'pair'));
+  t.equal(await cdcRole(standby.probeUrl), 'standby', 'the standby stayed idle');
+
+  active.child.kill('SIGKILL');
+  await active.exited;
+  await waitFor(
+    'the standby to take over',
+    async () => (await cdcRole(standby.probeUrl)) === 'active',
+    30_000,
+  );
+  await placeOrders(db, { productId: 'pair', count: 50 });
+  await waitFor(
+    'orders after the takeover reach the flag',
+    () => flagMatchesTable(db, redis, 'pair'),
+    30_000,
+  );
+  t.equal((await readStockFlag(redis, 'pair'))?.remaining, 900);
+  t.ok(await allOrdersHaveJobs(db, 'pair'));
+});

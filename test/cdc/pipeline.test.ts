@@ -1,0 +1,237 @@
+/**
+ * The CDC pipeline on real services: committed orders and stock changes reach the stock flag
+ * in Redis, the render job queue and the change feed, exactly; replays change nothing; the API
+ * reads the flag and refuses sold-out orders without the database.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { Redis } from 'ioredis';
+import t from 'tap';
+import { makeBatchApplier } from '../../cdc/applyBatch.js';
+import { makeChangeFeed } from '../../cdc/changeFeed.js';
+import { makeCdcMetrics } from '../../cdc/metrics.js';
+import type { Transaction } from '../../cdc/transactions.js';
+import { makeLogger } from '../../common/log.js';
+import { packageRoot } from '../../common/paths.js';
+import { applyStockValues, readStockFlag } from '../../common/stockFlag.js';
+import { makeTestDatabase } from '../support/database.js';
+import { orderBody, startTestApi } from '../support/api.js';
+import { placeOrders, renderJobs, startTestCdc, waitFor } from '../support/cdc.js';
+import { makeTestVhost, startTestRedis } from '../support/services.js';
+
+const db = await makeTestDatabase(t);
+const redisServer = await startTestRedis(t);
+const amqpUrl = await makeTestVhost(t);
+const redis = new Redis(redisServer.url);
+t.teardown(() => redis.disconnect());
+
+// A feed subscriber, bound before anything happens, so it must see every event.
+const connection = await amqp.connect(amqpUrl);
+t.teardown(() => connection.close());
+const channel = await connection.createChannel();
+await channel.assertExchange('crs.changes', 'topic', { durable: true });
+const { queue } = await channel.assertQueue('', { exclusive: true });
+await channel.bindQueue(queue, 'crs.changes', '#');
+const events: { routingKey: string; body: Record<string, unknown> }[] = [];
+await channel.consume(queue, (message) => {
+  if (!message) return;
+  events.push({ routingKey: message.fields.routingKey, body: JSON.parse(message.content.toString()) });
+  channel.ack(message);
+});
+
+const cdc = await startTestCdc(t, db, { redisUrl: redisServer.url, amqpUrl });
+const admin = db.owner;
+
+t.test('orders and stock changes reach the flag, the job queue and the feed, exactly', async (t) => {
+  await admin.query(`select crs.upsert_product('cdc-one', 'CDC one', 300)`);
+  const { reserved } = await placeOrders(db, { productId: 'cdc-one', count: 200, concurrency: 8 });
+  t.equal(reserved.length, 200);
+  await admin.query(`select crs.upsert_product('cdc-one', 'CDC one renamed', 250)`);
+
+  const flag = await waitFor('the flag to show 50 remaining', async () => {
+    const f = await readStockFlag(redis, 'cdc-one');
+    return f && f.remaining === 50 && f.total === 250 ? f : undefined;
+  });
+  t.same([flag.name, flag.total, flag.remaining, flag.available], ['CDC one renamed', 250, 50, true]);
+
+  const jobs = await waitFor('200 render jobs', async () => {
+    const keys = await renderJobs(db);
+    return keys.filter((k) => reserved.includes(k)).length === 200 ? keys : undefined;
+  });
+  t.equal(new Set(jobs).size, jobs.length, 'one job per order');
+
+  const created = await waitFor('200 order.created events', async () => {
+    const mine = events.filter(
+      (e) =>
+        e.routingKey === 'order.created' &&
+        reserved.includes(String((e.body['data'] as { orderId: string }).orderId)),
+    );
+    return mine.length >= 200 ? mine : undefined;
+  });
+  t.equal(new Set(created.map((e) => e.body['id'])).size, 200, 'one event per order (distinct ids)');
+  const stockEvents = events.filter((e) => e.routingKey === 'stock.changed');
+  t.ok(stockEvents.length > 0, 'stock.changed events');
+  const lastStock = await waitFor('a stock.changed event at 50 remaining', async () =>
+    events.find(
+      (e) =>
+        e.routingKey === 'stock.changed' &&
+        (e.body['data'] as { productId: string; remaining: number }).productId === 'cdc-one' &&
+        (e.body['data'] as { remaining: number }).remaining === 50,
+    ),
+  );
+  t.ok(lastStock);
+});
+
+t.test('every event matches the JSON Schema of its type', async (t) => {
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  addFormats.default(ajv);
+  const dir = join(packageRoot, 'cdc', 'schemas');
+  const validators = new Map<string, ReturnType<typeof ajv.compile>>();
+  for (const file of await readdir(dir)) {
+    const schema = JSON.parse(await readFile(join(dir, file), 'utf8'));
+    validators.set(file.replace('.v1.json', ''), ajv.compile(schema));
+  }
+  t.same([...validators.keys()].sort(), [
+    'order.created',
+    'order.redeemed',
+    'stock.changed',
+    'voucher.stored',
+  ]);
+  t.ok(events.length > 200);
+  let invalid = 0;
+  for (const event of events) {
+    const validate = validators.get(event.routingKey);
+    if (!validate || !validate(event.body)) {
+      invalid += 1;
+      if (invalid < 5) t.fail(`${event.routingKey}: ${JSON.stringify(validate?.errors ?? 'no schema')}`);
+    }
+  }
+  t.equal(invalid, 0, `all ${events.length} events valid`);
+});
+
+t.test('replaying the same transactions, in any order, changes nothing', async (t) => {
+  const before = await readStockFlag(redis, 'cdc-one');
+  const jobsBefore = await renderJobs(db);
+  // Rebuild transactions like the ones already applied, with their LSNs, and apply them
+  // again backwards and in pieces, as a crash-and-replay would.
+  const { rows } = await admin.query<{ order_id: string; created_at: Date }>(
+    `select order_id, created_at from crs.orders where product_id = 'cdc-one' order by created_at limit 20`,
+  );
+  const oldLsn = '0/1000';
+  const replay: Transaction[] = rows.map((row, i) => ({
+    xid: i,
+    commitLsn: oldLsn,
+    endLsn: oldLsn,
+    commitTime: row.created_at.getTime(),
+    changes: [
+      {
+        table: 'orders',
+        op: 'insert',
+        row: {
+          order_id: row.order_id,
+          product_id: 'cdc-one',
+          status: 'reserved',
+          created_at: row.created_at,
+        },
+      },
+      { table: 'stock_shards', op: 'update', row: { product_id: 'cdc-one', shard: i % 4, remaining: 999 } },
+    ],
+  }));
+  const log = makeLogger({ level: 'silent', component: 'test' });
+  const feed = makeChangeFeed(amqpUrl, log);
+  t.teardown(() => feed.close());
+  const apply = makeBatchApplier({
+    pool: db.pool('cdc'),
+    redis,
+    feed,
+    log,
+    metrics: makeCdcMetrics({ defaultMetrics: false }),
+  });
+  await apply(replay.slice(10).reverse());
+  await apply(replay.slice(0, 10));
+  t.same(
+    await readStockFlag(redis, 'cdc-one'),
+    { ...before, updatedAt: (await readStockFlag(redis, 'cdc-one'))?.updatedAt },
+    'flag unchanged',
+  );
+  t.same(await renderJobs(db), jobsBefore, 'no job added or lost');
+});
+
+t.test('an older value never overwrites a newer one', async (t) => {
+  await applyStockValues(redis, 'lsn-order', [
+    { field: 'name', lsn: '0000000000000010', value: 'P' },
+    { field: 'total', lsn: '0000000000000010', value: '10' },
+    { field: 'shard:0', lsn: '0000000000000020', value: '4' },
+  ]);
+  await applyStockValues(redis, 'lsn-order', [{ field: 'shard:0', lsn: '0000000000000015', value: '9' }]);
+  t.equal((await readStockFlag(redis, 'lsn-order'))?.remaining, 4);
+  await applyStockValues(redis, 'lsn-order', [{ field: 'shard:0', lsn: '0000000000000030', value: '0' }]);
+  const flag = await readStockFlag(redis, 'lsn-order');
+  t.same([flag?.remaining, flag?.available, flag?.lsn], [0, false, '0000000000000030']);
+});
+
+t.test('the API reads stock from the flag, and from Postgres when Redis has nothing', async (t) => {
+  const { http } = await startTestApi(t, db, { REDIS_URL: redisServer.url });
+  const fromFlag = await http.request('/api/stock?productId=cdc-one');
+  t.equal(fromFlag.headers['x-stock-source'], 'redis');
+  t.same(fromFlag.json, {
+    productId: 'cdc-one',
+    name: 'CDC one renamed',
+    total: 250,
+    remaining: 50,
+    available: true,
+  });
+  await admin.query(`select crs.upsert_product('no-flag-yet', 'Fresh', 5)`);
+  await redis.del('crs:stock:{no-flag-yet}', 'crs:stock:{no-flag-yet}:values');
+  const fallback = await http.request('/api/stock?productId=no-flag-yet');
+  t.equal(fallback.json.remaining, 5);
+});
+
+t.test('sold out: refused without the database, and healed within a second of new stock', async (t) => {
+  const { http, api } = await startTestApi(t, db, { REDIS_URL: redisServer.url });
+  await admin.query(`select crs.upsert_product('flash-cdc', 'Flash', 3)`);
+  await placeOrders(db, { productId: 'flash-cdc', count: 3 });
+  await waitFor(
+    'the flag to say sold out',
+    async () => (await readStockFlag(redis, 'flash-cdc'))?.available === false,
+  );
+
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, () =>
+      http.request('/api/orders', { body: orderBody({ productId: 'flash-cdc' }) }),
+    ),
+  );
+  t.ok(
+    answers.every((a) => a.status === 409 && a.json.error.code === 'out_of_stock'),
+    'all refused',
+  );
+  const counted = await api.deps.metrics.orders.get();
+  const viaFlag = counted.values.find((v) => v.labels['outcome'] === 'out_of_stock_flag')?.value ?? 0;
+  t.ok(viaFlag >= 49, `${viaFlag} of 50 answered from the flag`);
+
+  // An order with a client-chosen id may be a retry: only Postgres can tell.
+  const placed = await http.request('/api/orders', {
+    body: orderBody({ productId: 'cdc-one', orderId: 'retry-after-sellout' }),
+  });
+  t.equal(placed.status, 201);
+
+  // New stock while CDC is stopped: the stale flag still says sold out, yet within a second
+  // an order reaches Postgres and succeeds.
+  await cdc.stop();
+  await admin.query(`select crs.upsert_product('flash-cdc', 'Flash', 10)`);
+  t.equal((await readStockFlag(redis, 'flash-cdc'))?.available, false, 'the flag is stale');
+  const started = Date.now();
+  const healed = await waitFor(
+    'an order to get through',
+    async () => {
+      const res = await http.request('/api/orders', { body: orderBody({ productId: 'flash-cdc' }) });
+      return res.status === 201 ? res : undefined;
+    },
+    5_000,
+  );
+  t.ok(healed);
+  t.ok(Date.now() - started <= 1_500, `healed in ${Date.now() - started} ms`);
+});

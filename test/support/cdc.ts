@@ -1,0 +1,137 @@
+/**
+ * Running the CDC consumer in tests: in-process (to inspect it) or as its own `crs cdc`
+ * process (to kill -9 it), and the waiting and ordering helpers CDC tests share.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { startCdc, type RunningCdc } from '../../cdc/service.js';
+import { loadCdcConfig } from '../../common/config.js';
+import { makeLogger } from '../../common/log.js';
+import { packageRoot } from '../../common/paths.js';
+import type { TestDatabase } from './database.js';
+import { freePort } from './services.js';
+
+export interface CdcEnvOptions {
+  redisUrl: string;
+  amqpUrl: string;
+  slot?: string;
+  port?: number;
+}
+
+export function cdcEnv(db: TestDatabase, options: CdcEnvOptions): Record<string, string> {
+  return {
+    CDC_DATABASE_URL: db.urls.cdc,
+    REDIS_URL: options.redisUrl,
+    AMQP_URL: options.amqpUrl,
+    CDC_SLOT: options.slot ?? `slot_${db.name}`,
+    CDC_PORT: String(options.port ?? 0),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+  };
+}
+
+export async function startTestCdc(t: Test, db: TestDatabase, options: CdcEnvOptions): Promise<RunningCdc> {
+  const config = loadCdcConfig(cdcEnv(db, options));
+  const cdc = await startCdc(config, makeLogger({ level: config.logLevel, component: 'cdc' }));
+  t.teardown(() => cdc.stop());
+  return cdc;
+}
+
+export interface CdcProcess {
+  child: ChildProcess;
+  probeUrl: string;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** `crs cdc` as its own process, the way Kubernetes runs it. */
+export async function spawnCdc(t: Test, db: TestDatabase, options: CdcEnvOptions): Promise<CdcProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import=tsx', join(packageRoot, 'cli', 'run.ts'), 'cdc'], {
+    env: { PATH: process.env['PATH'] ?? '', ...cdcEnv(db, { ...options, port }), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  return { child, probeUrl: `http://127.0.0.1:${port}`, exited, output: () => output };
+}
+
+/** The role a CDC process reports on /readyz, or undefined while it does not answer. */
+export async function cdcRole(probeUrl: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${probeUrl}/readyz`, { signal: AbortSignal.timeout(1_000) });
+    const body = (await response.json()) as { role?: string; error?: { details?: { role?: string } } };
+    return body.role ?? body.error?.details?.role;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after timeoutMs. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Places `count` orders for a product through crs.place_order as crs_api, `concurrency` at a time. */
+export async function placeOrders(
+  db: TestDatabase,
+  options: { productId: string; count: number; concurrency?: number; prefix?: string },
+): Promise<{ reserved: string[]; refused: number }> {
+  const pool = db.pool('api', options.concurrency ?? 8);
+  const prefix = options.prefix ?? randomBytes(3).toString('hex');
+  const reserved: string[] = [];
+  let refused = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: options.concurrency ?? 8 }, async () => {
+      while (next < options.count) {
+        const i = next++;
+        const orderId = `o-${prefix}-${i}`.padEnd(8, '0');
+        const phone = `+35840${String(1_000_000 + ((parseInt(prefix, 16) * 7 + i) % 8_999_999)).padStart(7, '0')}`;
+        const { rows } = await pool.query<{ outcome: string }>(
+          'select outcome from crs.place_order($1, $2, $3, $4, $5, $6, $7, $8)',
+          [orderId, options.productId, phone, 'Test', 'Customer', phone, randomBytes(32), randomBytes(16)],
+        );
+        if (rows[0]?.outcome === 'reserved') reserved.push(orderId);
+        else refused += 1;
+      }
+    }),
+  );
+  return { reserved, refused };
+}
+
+/** Render jobs queued, by order id (from graphile-worker's job keys). */
+export async function renderJobs(db: TestDatabase): Promise<string[]> {
+  // The migration owner ran graphile-worker's migrations, so it owns (and reads) its tables.
+  const { rows } = await db.owner.query<{ key: string }>(
+    `select key from graphile_worker._private_jobs where key like 'render_voucher:%' order by key`,
+  );
+  return rows.map((row) => row.key.slice('render_voucher:'.length));
+}
