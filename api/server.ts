@@ -5,12 +5,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import type { ApiConfig } from '../common/config.js';
 import { makePool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { makeApp } from './app.js';
 import type { ApiDeps } from './deps.js';
 import { makeApiMetrics } from './http/metrics.js';
+import { makeStockSource } from './stock/stockSource.js';
 
 export interface RunningApi {
   server: Server;
@@ -24,11 +26,29 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     { connectionString: config.databaseUrl, applicationName: 'crs-api', max: config.databasePoolSize },
     log,
   );
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, {
+        // Fail fast: a slow flag read falls back to Postgres instead of holding the request.
+        commandTimeout: 250,
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+      })
+    : undefined;
+  redis?.on('error', (err: Error) => log.debug({ err }, 'redis error'));
+  if (redis) {
+    // Give the flag a moment to connect, so the first requests do not all fall back.
+    const ready = await Promise.race([
+      new Promise<boolean>((resolve) => redis.once('ready', () => resolve(true))),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref()),
+    ]);
+    if (!ready) log.warn('redis not reachable at start; reading stock from Postgres until it is');
+  }
   const deps: ApiDeps = {
     config,
     pool,
     log,
     metrics: makeApiMetrics({ defaultMetrics: true }),
+    stock: makeStockSource({ pool, redis, log }),
     lifecycle: { draining: false },
   };
   const app = makeApp(deps);
@@ -61,6 +81,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
         server.closeAllConnections();
         await closed;
       }
+      redis?.disconnect();
       await pool.end();
       log.info('api stopped');
     })();

@@ -34,6 +34,8 @@ export function makeHealthRoutes(deps: ApiDeps): Router {
     ctx.set('Cache-Control', 'no-store');
     const checks = { postgres: await checkPostgres(deps) };
     const failing = Object.entries(checks).filter(([, state]) => state !== 'ok');
+    // Redis is reported but does not make the API unready: stock falls back to Postgres.
+    const degraded = { redis: deps.stock.redisState() };
     if (deps.lifecycle.draining || failing.length > 0) {
       throw new AppError(
         'unavailable',
@@ -45,7 +47,7 @@ export function makeHealthRoutes(deps: ApiDeps): Router {
         },
       );
     }
-    ctx.body = { status: 'ready', checks };
+    ctx.body = { status: 'ready', checks, degraded };
   });
 
   router.get('/metrics', async (ctx) => {

@@ -64,6 +64,11 @@ export function makeOrderRoutes(deps: ApiDeps): Router {
 
   router.post('/api/orders', limit, async (ctx) => {
     const body = parseOrThrow(schema, await readJsonBody(ctx, deps.config.bodyLimitBytes));
+    const productId = body.productId ?? deps.config.defaultProductId;
+    if (await deps.stock.refuseWithoutDatabase(productId, body.orderId !== undefined)) {
+      deps.metrics.orders.inc({ outcome: 'out_of_stock_flag' });
+      throw REFUSALS['out_of_stock'];
+    }
     // 128 random bits when the client did not choose an id.
     const orderId = body.orderId ?? randomBytes(16).toString('base64url');
     const token = newAccessToken(deps.config.orderTokenKey, orderId);
@@ -72,7 +77,7 @@ export function makeOrderRoutes(deps: ApiDeps): Router {
     try {
       result = await placeOrder(deps.pool, {
         orderId,
-        productId: body.productId ?? deps.config.defaultProductId,
+        productId,
         customerKey: body.phone,
         firstName: body.firstName,
         lastName: body.lastName,

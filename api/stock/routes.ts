@@ -1,7 +1,6 @@
-/** GET /api/stock: the product's stock (from Postgres until the CDC flag takes over). */
+/** GET /api/stock: the product's stock, from the CDC stock flag or else Postgres. */
 import { Router } from '@koa/router';
 import { invalidRequest, notFound } from '../../common/errors.js';
-import { getStock } from '../database/stock.js';
 import type { ApiDeps } from '../deps.js';
 import { PRODUCT_ID } from '../http/validate.js';
 
@@ -19,10 +18,12 @@ export function makeStockRoutes(deps: ApiDeps): Router {
   const router = new Router();
   router.get('/api/stock', async (ctx) => {
     const productId = productIdFromQuery(ctx.query, deps.config.defaultProductId);
-    const stock = await getStock(deps.pool, productId);
+    const stock = await deps.stock.get(productId);
     if (!stock) throw notFound('product');
+    const { source, ...body } = stock;
     ctx.set('Cache-Control', 'no-cache');
-    ctx.body = stock;
+    ctx.set('X-Stock-Source', source);
+    ctx.body = body;
   });
   return router;
 }

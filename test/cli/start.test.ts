@@ -19,6 +19,8 @@ const env = {
   PATH: process.env['PATH'] ?? '',
   CRS_DATA_DIR: dataDir,
   CRS_PG_PORT: String(port + 1000),
+  CRS_REDIS_PORT: String(port + 2000),
+  CRS_AMQP_PORT: String(port + 3000),
   PORT: String(port),
   STOCK: '7',
 };
@@ -66,6 +68,18 @@ t.test('npm start runs the system, prints where to open it, stops cleanly, keeps
     body: { firstName: 'Aino', lastName: 'Virtanen', phone: '+358 40 123 4567' },
   });
   t.equal(order.status, 201);
+  // CDC runs too: the stock flag in Redis follows the order.
+  const deadline = Date.now() + 20_000;
+  let viaFlag = await http.request('/api/stock');
+  while (
+    !(viaFlag.headers['x-stock-source'] === 'redis' && viaFlag.json.remaining === 6) &&
+    Date.now() < deadline
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    viaFlag = await http.request('/api/stock');
+  }
+  t.equal(viaFlag.headers['x-stock-source'], 'redis', 'stock read from the CDC flag');
+  t.equal(viaFlag.json.remaining, 6);
   const admin = await http.request('/api/admin/products/default', {
     method: 'PUT',
     headers: { authorization: `Bearer ${adminToken}` },
@@ -76,6 +90,7 @@ t.test('npm start runs the system, prints where to open it, stops cleanly, keeps
   first.child.kill('SIGTERM');
   t.equal(await first.exited, 0, 'exit code 0 after SIGTERM');
   t.notOk(existsSync(join(dataDir, 'postgres', 'pgdata', 'postmaster.pid')), 'postgres stopped');
+  t.notOk(existsSync(join(dataDir, 'redis', 'redis.pid')), 'redis stopped');
 
   const second = start();
   await second.banner;

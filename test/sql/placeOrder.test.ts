@@ -14,10 +14,11 @@ await db.owner.query(`select crs.upsert_product('sql-test', 'SQL test', 100)`);
 let counter = 0;
 async function place(
   overrides: Partial<Record<'orderId' | 'productId' | 'customer' | 'first', string>> = {},
+  pool = api,
 ) {
   counter += 1;
   const customer = overrides.customer ?? `+35840${String(5_000_000 + counter)}`;
-  const { rows } = await api.query('select * from crs.place_order($1, $2, $3, $4, $5, $6, $7, $8)', [
+  const { rows } = await pool.query('select * from crs.place_order($1, $2, $3, $4, $5, $6, $7, $8)', [
     overrides.orderId ?? `sql-order-${counter}`,
     overrides.productId ?? 'sql-test',
     customer,
@@ -147,6 +148,7 @@ t.test('fewer shards later never sells the stock of the shards that went away', 
   );
   t.same(rows[0], { shards: 8, remaining: 100 });
   let reserved = 0;
-  for (let i = 0; i < 120; i += 1) if ((await place({ productId: 'reshard' })).outcome === 'reserved') reserved += 1;
+  for (let i = 0; i < 120; i += 1)
+    if ((await place({ productId: 'reshard' })).outcome === 'reserved') reserved += 1;
   t.equal(reserved, 100);
 });

@@ -1,0 +1,79 @@
+/**
+ * Where the API reads stock: the stock flag CDC keeps in Redis/Dragonfly, falling back to
+ * Postgres when Redis is unreachable or has no entry for the product. While Redis fails, it is
+ * skipped for a second at a time (a small circuit breaker) so requests do not each pay for a
+ * timeout.
+ *
+ * It also decides when an order may be refused without asking Postgres (a flash sale must
+ * not hammer the database after sell-out): only when the flag says sold out, the order has no
+ * client-chosen id (a client-chosen id may be a retry of an order that succeeded, which only
+ * Postgres can recognise), and this process asked Postgres about this product less than a
+ * second ago. So a stale "sold out" flag heals within a second even if CDC is down: the first
+ * order after that second goes to Postgres, which is the only judge.
+ */
+import type { Redis } from 'ioredis';
+import type { Pool } from '../../common/db.js';
+import type { Logger } from '../../common/log.js';
+import { readStockFlag } from '../../common/stockFlag.js';
+import { getStock, type Stock } from '../database/stock.js';
+
+export interface StockSource {
+  get(productId: string): Promise<(Stock & { source: 'redis' | 'postgres' }) | undefined>;
+  /** True when this order may be answered out_of_stock without calling Postgres. */
+  refuseWithoutDatabase(productId: string, hasClientOrderId: boolean): Promise<boolean>;
+  /** Redis state for readiness reports. */
+  redisState(): 'ok' | 'not configured' | 'failing';
+}
+
+const BREAKER_MS = 1_000;
+const PROBE_INTERVAL_MS = 1_000;
+
+export function makeStockSource(deps: {
+  pool: Pool;
+  redis: Redis | undefined;
+  log: Logger;
+  now?: () => number;
+}): StockSource {
+  const now = deps.now ?? Date.now;
+  let redisDownUntil = 0;
+  const lastProbe = new Map<string, number>();
+
+  async function fromRedis(productId: string) {
+    if (!deps.redis || now() < redisDownUntil) return undefined;
+    try {
+      return await readStockFlag(deps.redis, productId);
+    } catch (err) {
+      if (now() >= redisDownUntil)
+        deps.log.warn({ err }, 'stock flag unreadable; using Postgres for a second');
+      redisDownUntil = now() + BREAKER_MS;
+      return undefined;
+    }
+  }
+
+  return {
+    async get(productId) {
+      const flag = await fromRedis(productId);
+      if (flag) {
+        const { productId: id, name, total, remaining, available } = flag;
+        return { productId: id, name, total, remaining, available, source: 'redis' };
+      }
+      const stock = await getStock(deps.pool, productId);
+      return stock && { ...stock, source: 'postgres' };
+    },
+    async refuseWithoutDatabase(productId, hasClientOrderId) {
+      if (hasClientOrderId) return false;
+      const flag = await fromRedis(productId);
+      if (!flag || flag.available) return false;
+      const at = now();
+      if (at - (lastProbe.get(productId) ?? 0) >= PROBE_INTERVAL_MS) {
+        lastProbe.set(productId, at);
+        return false;
+      }
+      return true;
+    },
+    redisState() {
+      if (!deps.redis) return 'not configured';
+      return now() < redisDownUntil || deps.redis.status !== 'ready' ? 'failing' : 'ok';
+    },
+  };
+}
