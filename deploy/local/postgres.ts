@@ -6,7 +6,7 @@
  * server runs as the unprivileged `postgres` user (override with CRS_PG_USER).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +18,10 @@ export interface LocalPostgresOptions {
   /** Holds the cluster (pgdata/) and its log. */
   dir: string;
   port: number;
-  /** Superuser password (scram); the cluster accepts no password-less logins. */
+  /**
+   * Superuser password (scram) for a new cluster; the cluster accepts no password-less
+   * logins. It is stored with the cluster, which keeps using the one it was made with.
+   */
   superuserPassword: string;
   env?: Record<string, string | undefined>;
 }
@@ -30,6 +33,8 @@ export interface LocalPostgres {
   readonly superuserUrl: string;
   start(): Promise<'started' | 'already running'>;
   stop(): Promise<void>;
+  /** Stops the server and deletes the cluster. */
+  destroy(): Promise<void>;
   isRunning(): Promise<boolean>;
   /** The tail of the server log, for error messages. */
   logTail(lines?: number): Promise<string>;
@@ -83,6 +88,10 @@ export function makeLocalPostgres(options: LocalPostgresOptions): LocalPostgres 
   const dataDir = join(dir, 'pgdata');
   const socketDir = join(dir, 'run');
   const logFile = join(dir, 'postgres.log');
+  // Outside pgdata, root-only: the password travels with the cluster it belongs to.
+  const passwordFile = join(dir, 'superuser-password');
+  const superuserPassword = () =>
+    existsSync(passwordFile) ? readFileSync(passwordFile, 'utf8').trim() : options.superuserPassword;
 
   async function pgCommand(binary: string, args: string[]) {
     const [file, fullArgs] = asUser(runAs, join(findPostgresBinDir(env), binary), args);
@@ -116,6 +125,7 @@ export function makeLocalPostgres(options: LocalPostgresOptions): LocalPostgres 
     } finally {
       await rm(pwFile, { force: true });
     }
+    await writeFile(passwordFile, options.superuserPassword, { mode: 0o600 });
     const settings = Object.entries(SERVER_SETTINGS)
       .map(([name, value]) => `${name} = ${value}`)
       .join('\n');
@@ -145,7 +155,9 @@ export function makeLocalPostgres(options: LocalPostgresOptions): LocalPostgres 
   return {
     port: options.port,
     dir,
-    superuserUrl: `postgres://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${options.port}/postgres`,
+    get superuserUrl() {
+      return `postgres://postgres:${encodeURIComponent(superuserPassword())}@127.0.0.1:${options.port}/postgres`;
+    },
     isRunning,
     logTail,
     async start() {
@@ -180,6 +192,10 @@ export function makeLocalPostgres(options: LocalPostgresOptions): LocalPostgres 
     async stop() {
       if (!(await isRunning())) return;
       await pgCommand('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
+    },
+    async destroy() {
+      await this.stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -35,6 +35,8 @@ if (!superuserUrl) {
     port: TEST_PG_PORT,
     superuserPassword: secrets.postgresPassword,
   });
+  // A fresh cluster every run: no state, and no password, left over from an earlier one.
+  await server.destroy();
   startedServer = (await server.start()) === 'started';
   superuserUrl = server.superuserUrl;
 }
