@@ -33,6 +33,7 @@ export interface CdcDeps {
   leadership: Leadership;
   log: Logger;
   metrics: CdcMetrics;
+  observe?: (kind: 'redis' | 'job', seconds: number) => void;
 }
 
 export type ConsumerRole = 'starting' | 'standby' | 'active' | 'stopped';
@@ -107,6 +108,9 @@ export function makeConsumer(deps: CdcDeps): Consumer {
     };
 
     service.on('data', (_lsn: string, message: Pgoutput.Message) => {
+      // Stopping: finish what was received, take nothing new (it is not acknowledged, so
+      // whoever streams next gets it).
+      if (stopping.signal.aborted) return;
       const txn = assembler.push(message);
       if (!txn) return;
       queue.push({ kind: 'txn', txn });

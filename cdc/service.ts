@@ -21,7 +21,11 @@ export interface RunningCdc {
 
 const LAG_POLL_MS = 5_000;
 
-export async function startCdc(config: CdcConfig, log: Logger): Promise<RunningCdc> {
+export async function startCdc(
+  config: CdcConfig,
+  log: Logger,
+  options: { observe?: (kind: 'redis' | 'job', seconds: number) => void } = {},
+): Promise<RunningCdc> {
   const pool = makePool({ connectionString: config.databaseUrl, applicationName: 'crs-cdc', max: 4 }, log);
   const redis = new Redis(config.redisUrl, {
     // Commands wait for a reconnect instead of failing at once; the consumer retries anyway.
@@ -37,7 +41,7 @@ export async function startCdc(config: CdcConfig, log: Logger): Promise<RunningC
     slotName: config.slotName,
     log,
   });
-  const consumer = makeConsumer({ config, pool, redis, feed, leadership, log, metrics });
+  const consumer = makeConsumer({ config, pool, redis, feed, leadership, log, metrics, ...options });
 
   const lagTimer = setInterval(() => {
     pool
