@@ -146,6 +146,14 @@ export interface ApiConfig {
   readonly publicUrl: string | undefined;
   /** The stock flag (Redis/Dragonfly); without it stock is read from Postgres. */
   readonly redisUrl: string | undefined;
+  /** RabbitMQ, for voucher notifications; without it SSE only finds vouchers already stored. */
+  readonly amqpUrl: string | undefined;
+  /** Where the bucket's notifications arrive (AMQP_VOUCHER_EXCHANGE). */
+  readonly voucherExchange: string;
+  /** The vouchers bucket, to serve PDFs; without it voucher downloads answer 503. */
+  readonly objectStore: ObjectStoreConfig | undefined;
+  /** Server-Sent Event streams open at once in this process; beyond it: 503. */
+  readonly maxEventStreams: number;
 }
 
 export function loadApiConfig(env: Env): ApiConfig {
@@ -182,6 +190,13 @@ export function loadApiConfig(env: Env): ApiConfig {
       raw(env, 'REDIS_URL') === undefined
         ? undefined
         : readUrl(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://host:port'),
+    amqpUrl:
+      raw(env, 'AMQP_URL') === undefined
+        ? undefined
+        : readUrl(env, 'AMQP_URL', ['amqp:', 'amqps:'], 'amqp://...'),
+    voucherExchange: readExchangeName(env, 'AMQP_VOUCHER_EXCHANGE', 'crs.vouchers'),
+    objectStore: raw(env, 'S3_ENDPOINT') === undefined ? undefined : loadObjectStoreConfig(env),
+    maxEventStreams: readInteger(env, 'MAX_EVENT_STREAMS', 2000, 1, 100_000),
   });
 }
 
@@ -200,6 +215,14 @@ function readUrl(env: Env, name: string, protocols: string[], hint: string): str
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function readExchangeName(env: Env, name: string, fallback: string): string {
+  const value = raw(env, name) ?? fallback;
+  if (!/^[A-Za-z0-9._:-]{1,127}$/.test(value)) {
+    throw new ConfigError(name, 'must be 1 to 127 characters of A-Z a-z 0-9 . _ : -');
+  }
+  return value;
+}
 
 function readIdentifier(env: Env, name: string, fallback: string): string {
   const value = raw(env, name) ?? fallback;
@@ -237,6 +260,61 @@ export function loadCdcConfig(env: Env): CdcConfig {
     host: raw(env, 'HOST') ?? '0.0.0.0',
     batchMax: readInteger(env, 'CDC_BATCH_MAX', 500, 1, 10_000),
     queueMax: readInteger(env, 'CDC_QUEUE_MAX', 20_000, 100, 1_000_000),
+    logLevel: readLogLevel(env),
+  });
+}
+
+export interface ObjectStoreConfig {
+  /** http(s)://host:port of MinIO (or the local S3 store). */
+  readonly endpoint: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly bucket: string;
+  readonly region: string;
+}
+
+export function loadObjectStoreConfig(env: Env): ObjectStoreConfig {
+  const endpoint = readUrl(env, 'S3_ENDPOINT', ['http:', 'https:'], 'http(s)://host:port of MinIO');
+  const bucket = raw(env, 'S3_BUCKET') ?? 'vouchers';
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError('S3_BUCKET', 'must be a valid bucket name (3-63 of a-z 0-9 . -)');
+  }
+  return Object.freeze({
+    endpoint,
+    accessKey: required(env, 'S3_ACCESS_KEY', 'access key of the object store'),
+    secretKey: required(env, 'S3_SECRET_KEY', 'secret key of the object store'),
+    bucket,
+    region: raw(env, 'S3_REGION') ?? 'us-east-1',
+  });
+}
+
+export interface RendererConfig {
+  readonly databaseUrl: string;
+  readonly objectStore: ObjectStoreConfig;
+  /** Jobs rendered at once by this process. */
+  readonly concurrency: number;
+  /** Object-created notifications go to this MinIO notification target (bucket setup). */
+  readonly notifyArn: string;
+  /** Vouchers expire from the bucket after this many days (lifecycle rule). */
+  readonly voucherExpiryDays: number;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LevelWithSilent;
+}
+
+export function loadRendererConfig(env: Env): RendererConfig {
+  const notifyArn = raw(env, 'S3_NOTIFY_ARN') ?? 'arn:minio:sqs::crs:amqp';
+  if (!/^arn:minio:sqs:[^:]*:[^:]+:amqp$/.test(notifyArn)) {
+    throw new ConfigError('S3_NOTIFY_ARN', 'must look like arn:minio:sqs::<target id>:amqp');
+  }
+  return Object.freeze({
+    databaseUrl: readPostgresUrl(env, 'RENDERER_DATABASE_URL', 'DATABASE_URL'),
+    objectStore: loadObjectStoreConfig(env),
+    concurrency: readInteger(env, 'RENDERER_CONCURRENCY', 4, 1, 64),
+    notifyArn,
+    voucherExpiryDays: readInteger(env, 'VOUCHER_EXPIRY_DAYS', 90, 1, 3650),
+    port: readInteger(env, 'RENDERER_PORT', 3002, 0, 65535),
+    host: raw(env, 'HOST') ?? '0.0.0.0',
     logLevel: readLogLevel(env),
   });
 }

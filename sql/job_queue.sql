@@ -42,12 +42,24 @@ $$;
 
 -- Access to graphile-worker's schema for the renderer. A function rather than plain grants
 -- so `crs migrate` can run it after every graphile-worker upgrade (new tables included).
+-- graphile-worker turns row-level security on for its private tables (only their owner,
+-- crs_owner, sees rows), so the renderer also gets a policy on each of them.
 create or replace function crs.grant_job_queue_access()
 returns void
 language plpgsql
 set search_path = crs, pg_temp
 as $$
+declare
+  private regclass;
 begin
+  for private in
+    select c.oid::regclass from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'graphile_worker' and c.relkind = 'r' and c.relrowsecurity
+  loop
+    if not exists (select from pg_policy p where p.polrelid = private and p.polname = 'crs_renderer_all') then
+      execute format('create policy crs_renderer_all on %s to crs_renderer using (true) with check (true)', private);
+    end if;
+  end loop;
   grant usage on schema graphile_worker to crs_renderer;
   grant select, insert, update, delete on all tables in schema graphile_worker to crs_renderer;
   grant usage, select on all sequences in schema graphile_worker to crs_renderer;

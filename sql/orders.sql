@@ -1,19 +1,26 @@
 -- Reading one order, for its owner (the API checks the access token against token_hash).
 
-create or replace function crs.get_order(p_order_id text)
+-- The result gained voucher columns; a function's result type cannot change in place.
+drop function if exists crs.get_order(text);
+
+create function crs.get_order(p_order_id text)
 returns table (
-  order_id    text,
-  product_id  text,
-  status      text,
-  token_hash  bytea,
-  created_at  timestamptz
+  order_id          text,
+  product_id        text,
+  status            text,
+  token_hash        bytea,
+  created_at        timestamptz,
+  voucher_key       text,
+  voucher_stored_at timestamptz,
+  redeemed_at       timestamptz
 )
 language sql
 stable
 security definer
 set search_path = crs, pg_temp
 as $$
-  select o.order_id, o.product_id, o.status, o.token_hash, o.created_at
+  select o.order_id, o.product_id, o.status, o.token_hash, o.created_at, o.voucher_key,
+         o.voucher_stored_at, o.redeemed_at
     from crs.orders o
    where o.order_id = p_order_id;
 $$;

@@ -1,0 +1,34 @@
+import { loadRendererConfig } from '../../common/config.js';
+import { makeLogger } from '../../common/log.js';
+import { startRenderer } from '../../renderer/service.js';
+import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
+
+export const rendererCommand: Command = {
+  name: 'renderer',
+  summary: 'run the voucher renderer (graphile-worker, pdfkit)',
+  help: `Usage: crs renderer
+
+Sets up the vouchers bucket (create, object-created notifications to S3_NOTIFY_ARN, expiry
+after VOUCHER_EXPIRY_DAYS), then runs the graphile-worker task render_voucher: draws each
+order's voucher PDF, stores it under orders/<orderId>.pdf and records it (the order becomes
+voucher_ready). SIGTERM lets running jobs finish.
+
+Environment: RENDERER_DATABASE_URL or DATABASE_URL (role crs_renderer), S3_ENDPOINT,
+S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET (vouchers), S3_REGION (us-east-1), S3_NOTIFY_ARN
+(arn:minio:sqs::crs:amqp), VOUCHER_EXPIRY_DAYS (90), RENDERER_CONCURRENCY (4), RENDERER_PORT
+(3002: /healthz, /readyz, /metrics), LOG_LEVEL.`,
+  async run(args, env) {
+    if (wantsHelp(args)) {
+      console.log(this.help);
+      return 0;
+    }
+    const config = loadRendererConfig(env);
+    const log = makeLogger({ level: config.logLevel, component: 'renderer' });
+    const renderer = await startRenderer(config, log);
+    log.info({ probes: renderer.probes.url, concurrency: config.concurrency }, 'renderer running');
+    const signal = await waitForStopSignal();
+    log.info({ signal }, 'stopping');
+    await renderer.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,50 @@
+/**
+ * The vouchers bucket, through the `minio` client: MinIO in production, the local S3 store
+ * (deploy/local/s3Store.ts) on a laptop and in tests, with the same code path.
+ */
+import { Client } from 'minio';
+import type { Readable } from 'node:stream';
+import type { ObjectStoreConfig } from './config.js';
+
+/** Where an order's voucher is stored: derived from the order id, never guessable alone. */
+export const voucherKey = (orderId: string) => `orders/${orderId}.pdf`;
+
+/** The order id of a voucher object key, or undefined if the key is not a voucher's. */
+export function orderIdOfKey(key: string): string | undefined {
+  const match = /^orders\/([A-Za-z0-9_-]{8,64})\.pdf$/.exec(key);
+  return match?.[1];
+}
+
+export interface ObjectStore {
+  client: Client;
+  bucket: string;
+  putVoucher(orderId: string, pdf: Buffer): Promise<{ key: string; etag: string }>;
+  getVoucher(key: string): Promise<Readable>;
+}
+
+export function makeObjectStore(config: ObjectStoreConfig): ObjectStore {
+  const url = new URL(config.endpoint);
+  const client = new Client({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+    useSSL: url.protocol === 'https:',
+    accessKey: config.accessKey,
+    secretKey: config.secretKey,
+    region: config.region,
+    pathStyle: true,
+  });
+  return {
+    client,
+    bucket: config.bucket,
+    async putVoucher(orderId, pdf) {
+      const key = voucherKey(orderId);
+      // A buffer of known length: one PUT, no multipart.
+      const result = await client.putObject(config.bucket, key, pdf, pdf.length, {
+        'Content-Type': 'application/pdf',
+        'X-Amz-Meta-Order-Id': orderId,
+      });
+      return { key, etag: result.etag };
+    },
+    getVoucher: (key) => client.getObject(config.bucket, key),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The graphile-worker task `render_voucher` (payload {"orderId"}): read the order, draw the
+ * voucher, store it in the bucket under a key derived from the order id, and record it in
+ * Postgres (the order becomes voucher_ready). Every step is idempotent: running it again for
+ * the same order draws identical bytes to the same key and records nothing new.
+ *
+ * A failing upload is retried here a few times with backoff and jitter; after that the job
+ * fails and graphile-worker retries it later with its own exponential backoff.
+ */
+import type { Task } from 'graphile-worker';
+import type { Pool } from '../common/db.js';
+import type { Logger } from '../common/log.js';
+import type { ObjectStore } from '../common/objectStore.js';
+import type { FontSet } from './fonts.js';
+import type { RendererMetrics } from './metrics.js';
+import { renderVoucher, type VoucherData } from './voucherPdf.js';
+
+export interface TaskDeps {
+  pool: Pool;
+  store: ObjectStore;
+  fonts: FontSet;
+  log: Logger;
+  metrics: RendererMetrics;
+}
+
+const ORDER_ID = /^[A-Za-z0-9_-]{8,64}$/;
+const UPLOAD_ATTEMPTS = 3;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function makeRenderVoucherTask(deps: TaskDeps): Task {
+  return async (payload, helpers) => {
+    const orderId = (payload as { orderId?: unknown } | null)?.orderId;
+    if (typeof orderId !== 'string' || !ORDER_ID.test(orderId)) {
+      // Retrying cannot fix a malformed payload: log it and let the job complete.
+      deps.log.error(
+        { jobId: helpers.job.id, payload },
+        'render_voucher job with a malformed payload skipped',
+      );
+      return;
+    }
+    const log = deps.log.child({ orderId, jobId: helpers.job.id, attempt: helpers.job.attempts });
+    const { rows } = await deps.pool.query<{
+      product_name: string;
+      first_name: string;
+      last_name: string;
+      coupon_code: string;
+      created_at: Date;
+    }>('select * from crs.voucher_render_data($1)', [orderId]);
+    const row = rows[0];
+    if (!row) {
+      log.warn('no such order; nothing to render');
+      return;
+    }
+    const data: VoucherData = {
+      orderId,
+      productName: row.product_name,
+      firstName: row.first_name,
+      lastName: row.last_name,
+      couponCode: row.coupon_code,
+      createdAt: row.created_at,
+    };
+    const endRender = deps.metrics.renderSeconds.startTimer();
+    const voucher = await renderVoucher(data, deps.fonts);
+    endRender();
+    if (voucher.missing.length > 0) {
+      deps.metrics.missingGlyphs.inc();
+      log.warn(
+        { missing: voucher.missing },
+        'no embedded font has these characters; they are not on the voucher',
+      );
+    }
+
+    let stored: { key: string } | undefined;
+    for (let attempt = 1; !stored; attempt += 1) {
+      const endUpload = deps.metrics.uploadSeconds.startTimer();
+      try {
+        stored = await deps.store.putVoucher(orderId, voucher.pdf);
+        endUpload();
+      } catch (err) {
+        deps.metrics.attemptsFailed.inc({ stage: 'upload' });
+        if (attempt >= UPLOAD_ATTEMPTS) throw new Error(`upload of ${orderId} failed`, { cause: err });
+        const wait = Math.random() * 200 * 2 ** attempt;
+        log.warn({ err, retryInMs: Math.round(wait) }, 'voucher upload failed; retrying');
+        await sleep(wait);
+      }
+    }
+    await deps.pool.query('select crs.record_voucher($1, $2)', [orderId, stored.key]);
+    deps.metrics.rendered.inc();
+    log.info({ key: stored.key, bytes: voucher.pdf.length }, 'voucher stored');
+  };
+}
