@@ -8,6 +8,8 @@ import { UsageError, type Command } from './command.js';
 import { apiCommand } from './commands/api.js';
 import { cdcCommand } from './commands/cdc.js';
 import { reconcileCommand } from './commands/reconcile.js';
+import { rendererCommand } from './commands/renderer.js';
+import { s3StoreCommand } from './commands/s3Store.js';
 import { migrateCommand } from './commands/migrate.js';
 import { servicesCommand } from './commands/services.js';
 import { startCommand } from './commands/start.js';
@@ -35,9 +37,10 @@ const COMMANDS: Command[] = [
   migrateCommand,
   apiCommand,
   cdcCommand,
-  notYet('renderer', 'run the voucher renderer'),
+  rendererCommand,
   reconcileCommand,
   notYet('bench', 'run the benchmarks'),
+  s3StoreCommand,
 ];
 
 function usage(): string {

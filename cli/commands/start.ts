@@ -5,7 +5,7 @@ import { spawnComponent, waitUntilReady, type Child } from '../children.js';
 import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
 import { runMigrations } from './migrate.js';
 
-const COMPONENTS = ['api', 'cdc'] as const;
+const COMPONENTS = ['api', 'cdc', 'renderer'] as const;
 
 export const startCommand: Command = {
   name: 'start',
@@ -27,7 +27,14 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     const log = makeLogger({ level: 'info', component: 'start' });
     const services = await startLocalServices(env, (line) => log.info(line));
     const cdcPort = readInteger(env, 'CDC_PORT', port + 1, 1, 65535);
-    const componentEnv = { ...env, ...services.vars, PORT: String(port), CDC_PORT: String(cdcPort) };
+    const rendererPort = readInteger(env, 'RENDERER_PORT', port + 2, 1, 65535);
+    const componentEnv = {
+      ...env,
+      ...services.vars,
+      PORT: String(port),
+      CDC_PORT: String(cdcPort),
+      RENDERER_PORT: String(rendererPort),
+    };
     const children: Child[] = [];
     const stopAll = async () => {
       await Promise.all(children.map((child) => child.stop(15_000)));
@@ -38,6 +45,7 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
       for (const name of COMPONENTS) children.push(spawnComponent(name, componentEnv));
       await waitUntilReady(`http://127.0.0.1:${port}/readyz`, 30_000, children[0]);
       await waitUntilReady(`http://127.0.0.1:${cdcPort}/readyz`, 30_000, children[1]);
+      await waitUntilReady(`http://127.0.0.1:${rendererPort}/readyz`, 30_000, children[2]);
     } catch (err) {
       await stopAll();
       throw err;

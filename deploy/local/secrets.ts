@@ -17,6 +17,8 @@ export interface LocalSecrets {
   adminToken: string;
   staffToken: string;
   orderTokenKey: string;
+  s3AccessKey: string;
+  s3SecretKey: string;
 }
 
 const KEYS: (keyof LocalSecrets)[] = [
@@ -28,6 +30,8 @@ const KEYS: (keyof LocalSecrets)[] = [
   'adminToken',
   'staffToken',
   'orderTokenKey',
+  's3AccessKey',
+  's3SecretKey',
 ];
 
 /** 256 bits, URL-safe: fine in a URL, a header and a shell export. */

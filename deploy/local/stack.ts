@@ -11,6 +11,7 @@ import { bootstrapDatabase } from './bootstrap.js';
 import { makeLocalPostgres, type LocalPostgres } from './postgres.js';
 import { makeLocalRabbitMq } from './rabbitmq.js';
 import { makeLocalRedis } from './redis.js';
+import { makeLocalS3Store } from './s3StoreProcess.js';
 import { loadOrCreateSecrets } from './secrets.js';
 
 type Env = Record<string, string | undefined>;
@@ -41,6 +42,14 @@ export function localRedis(env: Env) {
     port: readInteger(env, 'CRS_REDIS_PORT', 56379, 1024, 65535),
     persist: true,
     env,
+  });
+}
+
+export function localS3Store(env: Env, vars: Record<string, string>) {
+  return makeLocalS3Store({
+    dir: join(dataDir(env), 's3'),
+    port: readInteger(env, 'CRS_S3_PORT', 56900, 1024, 65535),
+    env: { ...env, ...vars },
   });
 }
 
@@ -117,6 +126,29 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
     vars['AMQP_URL'] = rabbitmq.url;
   }
 
+  if (env['S3_ENDPOINT']) {
+    for (const name of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET']) {
+      if (env[name]) vars[name] = env[name];
+    }
+  } else {
+    const s3 = localS3Store(env, {
+      S3_ACCESS_KEY: secrets.s3AccessKey,
+      S3_SECRET_KEY: secrets.s3SecretKey,
+      AMQP_URL: vars['AMQP_URL'] as string,
+    });
+    progress(`s3 store: starting on 127.0.0.1:${s3.port}`);
+    const state = await s3.start();
+    if (state === 'started') {
+      started.push('s3');
+      ours.push(['s3 store', s3]);
+    }
+    progress(`s3 store: ${state}`);
+    vars['S3_ENDPOINT'] = s3.url;
+    vars['S3_ACCESS_KEY'] = secrets.s3AccessKey;
+    vars['S3_SECRET_KEY'] = secrets.s3SecretKey;
+    vars['S3_BUCKET'] = env['S3_BUCKET'] ?? 'vouchers';
+  }
+
   vars['ADMIN_TOKEN'] = env['ADMIN_TOKEN'] ?? secrets.adminToken;
   vars['STAFF_TOKEN'] = env['STAFF_TOKEN'] ?? secrets.staffToken;
   vars['ORDER_TOKEN_KEY'] = env['ORDER_TOKEN_KEY'] ?? secrets.orderTokenKey;
@@ -138,6 +170,7 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
 export async function stopLocalServices(env: Env, progress: (line: string) => void) {
   const secrets = await loadOrCreateSecrets(dataDir(env));
   const services: [string, Stoppable & { isRunning(): Promise<boolean> }][] = [
+    ['s3 store', localS3Store(env, {})],
     ['rabbitmq', localRabbitMq(env)],
     ['redis', localRedis(env)],
     ['postgres', localPostgres(env, secrets)],

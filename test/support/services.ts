@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
 import { makeLocalRedis, type LocalRedis } from '../../deploy/local/redis.js';
+import { startS3Store } from '../../deploy/local/s3Store.js';
+import { makeLogger } from '../../common/log.js';
 import { TEST_AMQP_PORT, harnessDir, readHarness } from '../setup/harness.js';
 
 export async function freePort(): Promise<number> {
@@ -50,4 +52,37 @@ export async function makeTestVhost(t: Test): Promise<string> {
   const url = new URL(harness.amqpUrl);
   url.pathname = '/' + encodeURIComponent(vhost);
   return url.toString();
+}
+
+/** A local S3 store of this file's own (in-process), publishing to the given RabbitMQ. */
+export async function startTestS3(
+  t: Test,
+  options: { amqpUrl: string; exchange?: string },
+): Promise<{ url: string; env: Record<string, string> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'crs-s3-'));
+  const accessKey = `AK${randomBytes(8).toString('hex').toUpperCase()}`;
+  const secretKey = randomBytes(24).toString('base64url');
+  const store = await startS3Store({
+    port: await freePort(),
+    directory: dir,
+    accessKey,
+    secretKey,
+    amqpUrl: options.amqpUrl,
+    exchange: options.exchange ?? 'crs.vouchers',
+    routingKey: 'vouchers',
+    log: makeLogger({ level: 'silent', component: 's3-store' }),
+  });
+  t.teardown(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    url: store.url,
+    env: {
+      S3_ENDPOINT: store.url,
+      S3_ACCESS_KEY: accessKey,
+      S3_SECRET_KEY: secretKey,
+      S3_BUCKET: 'vouchers',
+    },
+  };
 }
