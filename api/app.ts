@@ -14,6 +14,8 @@ import { makeHealthRoutes } from './health/routes.js';
 import { makeOpenApiDocument } from './openapi/document.js';
 import { makeOrderRoutes } from './orders/routes.js';
 import { makeStockRoutes } from './stock/routes.js';
+import { makeVoucherRoutes } from './vouchers/routes.js';
+import { makeStaffRoutes } from './vouchers/staffRoutes.js';
 
 /** Every router of the API; test/api/openapi.test.ts compares their routes with the document. */
 export function makeRouters(deps: ApiDeps): Router[] {
@@ -22,7 +24,15 @@ export function makeRouters(deps: ApiDeps): Router[] {
   docs.get('/api/openapi.json', (ctx) => {
     ctx.body = openApi;
   });
-  return [makeOrderRoutes(deps), makeStockRoutes(deps), makeAdminRoutes(deps), makeHealthRoutes(deps), docs];
+  return [
+    makeOrderRoutes(deps),
+    makeVoucherRoutes(deps),
+    makeStaffRoutes(deps),
+    makeStockRoutes(deps),
+    makeAdminRoutes(deps),
+    makeHealthRoutes(deps),
+    docs,
+  ];
 }
 
 export function makeApp(deps: ApiDeps): Koa {

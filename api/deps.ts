@@ -2,7 +2,9 @@ import type { ApiConfig } from '../common/config.js';
 import type { Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import type { ApiMetrics } from './http/metrics.js';
+import type { ObjectStore } from '../common/objectStore.js';
 import type { StockSource } from './stock/stockSource.js';
+import type { VoucherEvents } from './vouchers/voucherEvents.js';
 
 /** Everything the API's routes need, built once at start and passed in explicitly. */
 export interface ApiDeps {
@@ -12,6 +14,10 @@ export interface ApiDeps {
   metrics: ApiMetrics;
   /** Stock reads: the Redis flag, else Postgres. */
   stock: StockSource;
+  /** Voucher-stored notifications (RabbitMQ). */
+  vouchers: VoucherEvents;
+  /** The vouchers bucket, when configured. */
+  store: ObjectStore | undefined;
   /** Set when the process is stopping: readiness fails so load balancers drain it. */
-  lifecycle: { draining: boolean };
+  lifecycle: { draining: boolean; streams: Set<() => void> };
 }

@@ -13,6 +13,8 @@ import { makeApp } from './app.js';
 import type { ApiDeps } from './deps.js';
 import { makeApiMetrics } from './http/metrics.js';
 import { makeStockSource } from './stock/stockSource.js';
+import { makeVoucherEvents } from './vouchers/voucherEvents.js';
+import { makeObjectStore } from '../common/objectStore.js';
 
 export interface RunningApi {
   server: Server;
@@ -49,7 +51,9 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     log,
     metrics: makeApiMetrics({ defaultMetrics: true }),
     stock: makeStockSource({ pool, redis, log }),
-    lifecycle: { draining: false },
+    vouchers: makeVoucherEvents({ amqpUrl: config.amqpUrl, exchange: config.voucherExchange, log }),
+    store: config.objectStore ? makeObjectStore(config.objectStore) : undefined,
+    lifecycle: { draining: false, streams: new Set() },
   };
   const app = makeApp(deps);
   const server = createServer(app.callback());
@@ -71,6 +75,8 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     stopping ??= (async () => {
       deps.lifecycle.draining = true;
       log.info({ graceMs: config.shutdownGraceMs }, 'api draining');
+      // Event streams never finish by themselves: end them (EventSource reconnects elsewhere).
+      for (const close of [...deps.lifecycle.streams]) close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<'timeout'>((resolve) =>
@@ -82,6 +88,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
         await closed;
       }
       redis?.disconnect();
+      await deps.vouchers.close();
       await pool.end();
       log.info('api stopped');
     })();

@@ -6,6 +6,9 @@ export interface StoredOrder {
   status: string;
   tokenHash: Buffer;
   createdAt: Date;
+  voucherKey: string | null;
+  voucherStoredAt: Date | null;
+  redeemedAt: Date | null;
 }
 
 /** crs.get_order (sql/orders.sql): one order, or undefined. */
@@ -16,6 +19,9 @@ export async function getOrder(pool: Pool, orderId: string): Promise<StoredOrder
     status: string;
     token_hash: Buffer;
     created_at: Date;
+    voucher_key: string | null;
+    voucher_stored_at: Date | null;
+    redeemed_at: Date | null;
   }>({ name: 'get_order', text: 'select * from crs.get_order($1)', values: [orderId] });
   const row = rows[0];
   return row
@@ -25,6 +31,9 @@ export async function getOrder(pool: Pool, orderId: string): Promise<StoredOrder
         status: row.status,
         tokenHash: row.token_hash,
         createdAt: row.created_at,
+        voucherKey: row.voucher_key,
+        voucherStoredAt: row.voucher_stored_at,
+        redeemedAt: row.redeemed_at,
       }
     : undefined;
 }

@@ -35,7 +35,7 @@ export function makeHealthRoutes(deps: ApiDeps): Router {
     const checks = { postgres: await checkPostgres(deps) };
     const failing = Object.entries(checks).filter(([, state]) => state !== 'ok');
     // Redis is reported but does not make the API unready: stock falls back to Postgres.
-    const degraded = { redis: deps.stock.redisState() };
+    const degraded = { redis: deps.stock.redisState(), rabbitmq: deps.vouchers.state() };
     if (deps.lifecycle.draining || failing.length > 0) {
       throw new AppError(
         'unavailable',

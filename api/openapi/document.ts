@@ -159,11 +159,103 @@ export function makeOpenApiDocument(): Json {
                   productId: { type: 'string' },
                   status: { enum: ['reserved', 'voucher_ready', 'redeemed', 'cancelled'] },
                   createdAt: { type: 'string', format: 'date-time' },
+                  voucher: {
+                    type: 'object',
+                    description:
+                      'Present once the voucher is stored; url is a download link valid for 5 minutes',
+                    properties: {
+                      url: { type: 'string' },
+                      storedAt: { type: 'string', format: 'date-time' },
+                    },
+                  },
+                  redeemedAt: { type: 'string', format: 'date-time' },
                 },
               }),
             },
             '401': unauthorized,
             '404': error("No such order, or the token is not this order's", ['not_found']),
+            '503': unavailable,
+          },
+        },
+      },
+      '/api/orders/{orderId}/events': {
+        get: {
+          summary:
+            'Server-Sent Events: `voucher` with {orderId, url} once the voucher is stored (at once if it is)',
+          security: [{ orderToken: [] }],
+          parameters: [orderIdParam],
+          responses: {
+            '200': { description: 'text/event-stream', content: { 'text/event-stream': {} } },
+            '401': unauthorized,
+            '404': error("No such order, or the token is not this order's", ['not_found']),
+            '503': error('Too many open streams, or the database cannot answer', ['unavailable']),
+          },
+        },
+      },
+      '/api/orders/{orderId}/voucher': {
+        get: {
+          summary: 'The voucher PDF (order token, or the short-lived signed link from the voucher event)',
+          security: [{ orderToken: [] }],
+          parameters: [
+            orderIdParam,
+            { name: 'expires', in: 'query', required: false, schema: { type: 'string' } },
+            { name: 'signature', in: 'query', required: false, schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': { description: 'The PDF', content: { 'application/pdf': {} } },
+            '401': error('Missing or wrong token, or an expired or forged link', ['unauthorized']),
+            '404': error('No such order, wrong token, or no voucher stored yet', ['not_found']),
+            '503': unavailable,
+          },
+        },
+      },
+      '/api/vouchers/{code}': {
+        get: {
+          summary: 'A coupon, for staff (any case, separators optional)',
+          security: [{ staffToken: [] }],
+          parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'The coupon',
+              content: json({
+                type: 'object',
+                required: ['code', 'orderId', 'productId', 'status'],
+                properties: {
+                  code: { type: 'string' },
+                  orderId: { type: 'string' },
+                  productId: { type: 'string' },
+                  status: { enum: ['reserved', 'voucher_ready', 'redeemed', 'cancelled'] },
+                  redeemedAt: { type: 'string', format: 'date-time' },
+                },
+              }),
+            },
+            '401': unauthorized,
+            '404': error('No such coupon', ['not_found']),
+            '503': unavailable,
+          },
+        },
+      },
+      '/api/vouchers/{code}/redeem': {
+        post: {
+          summary: 'Redeem a coupon, once',
+          security: [{ staffToken: [] }],
+          parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'Redeemed now',
+              content: json({
+                type: 'object',
+                required: ['status'],
+                properties: {
+                  status: { const: 'redeemed' },
+                  orderId: { type: 'string' },
+                  redeemedAt: { type: 'string' },
+                },
+              }),
+            },
+            '401': unauthorized,
+            '404': error('No such coupon', ['not_found']),
+            '409': error('Already redeemed; details.redeemedAt says when', ['already_redeemed']),
             '503': unavailable,
           },
         },

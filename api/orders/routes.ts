@@ -4,15 +4,15 @@
 import { randomBytes } from 'node:crypto';
 import { Router } from '@koa/router';
 import type { Middleware } from 'koa';
-import { AppError, notFound, unauthorized } from '../../common/errors.js';
+import { AppError } from '../../common/errors.js';
 import { placeOrder, type PlaceOrderResult } from '../database/placeOrder.js';
-import { getOrder } from '../database/getOrder.js';
 import type { ApiDeps } from '../deps.js';
-import { bearerToken } from '../http/auth.js';
 import { readJsonBody } from '../http/body.js';
 import { rateLimit } from '../http/rateLimit.js';
-import { ORDER_ID, parseOrThrow } from '../http/validate.js';
-import { deriveAccessToken, newAccessToken, tokenMatches } from './accessToken.js';
+import { parseOrThrow } from '../http/validate.js';
+import { makeDownloadLink } from '../vouchers/downloadLink.js';
+import { authorizeOrder } from './orderAccess.js';
+import { deriveAccessToken, newAccessToken } from './accessToken.js';
 import { makeOrderRequestSchema } from './orderRequest.js';
 
 /** The body of a reservation; a replay answers with exactly this again. */
@@ -110,19 +110,22 @@ export function makeOrderRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/api/orders/:orderId', async (ctx) => {
-    const orderId = ctx.params['orderId'] ?? '';
-    const token = bearerToken(ctx, { allowQuery: true });
-    if (token === undefined) throw unauthorized();
-    // Unknown order and wrong token answer alike, so a token-holder learns nothing new.
-    if (!ORDER_ID.test(orderId)) throw notFound('order');
-    const order = await getOrder(deps.pool, orderId);
-    if (!order || !tokenMatches(token, order.tokenHash)) throw notFound('order');
+    const order = await authorizeOrder(ctx, deps);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       orderId: order.orderId,
       productId: order.productId,
       status: order.status,
       createdAt: order.createdAt.toISOString(),
+      ...(order.voucherKey && order.voucherStoredAt
+        ? {
+            voucher: {
+              url: makeDownloadLink(base, deps.config.orderTokenKey, order.orderId),
+              storedAt: order.voucherStoredAt.toISOString(),
+            },
+          }
+        : {}),
+      ...(order.redeemedAt ? { redeemedAt: order.redeemedAt.toISOString() } : {}),
     };
   });
 

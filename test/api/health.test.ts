@@ -11,7 +11,11 @@ t.test('liveness, readiness and metrics', async (t) => {
   t.same(health.json, { status: 'ok' });
   const ready = await http.request('/readyz');
   t.equal(ready.status, 200);
-  t.same(ready.json, { status: 'ready', checks: { postgres: 'ok' }, degraded: { redis: 'not configured' } });
+  t.same(ready.json, {
+    status: 'ready',
+    checks: { postgres: 'ok' },
+    degraded: { redis: 'not configured', rabbitmq: 'not configured' },
+  });
 
   await http.request('/api/orders', { body: orderBody() });
   const metrics = await http.request('/metrics');

@@ -7,10 +7,14 @@ import t from 'tap';
 import { makeRouters } from '../../api/app.js';
 import { makeOpenApiDocument } from '../../api/openapi/document.js';
 import { makeTestDatabase } from '../support/database.js';
-import { orderBody, startTestApi, type TestApi } from '../support/api.js';
+import { openEventStream, orderBody, startTestApi, type TestApi } from '../support/api.js';
+import { makeTestVhost, startTestS3 } from '../support/services.js';
+import { makeObjectStore } from '../../common/objectStore.js';
+import { loadObjectStoreConfig } from '../../common/config.js';
 
 const db = await makeTestDatabase(t);
-const live = await startTestApi(t, db);
+const s3 = await startTestS3(t, { amqpUrl: await makeTestVhost(t) });
+const live = await startTestApi(t, db, s3.env);
 // The same app with its database gone: the 503 answers.
 const cut = await startTestApi(t, {
   urls: { ...db.urls, api: db.urls.api.replace(/:\d+\//, ':1/') },
@@ -68,6 +72,39 @@ t.test('the app answers exactly the documented statuses', async (t) => {
   await http.request(self);
   await http.request(self, { headers: { authorization: 'Bearer wrong' } });
   await cut.http.request(self, { headers: { authorization: 'Bearer wrong' } });
+  // Server-Sent Events and the voucher
+  const bearer = { authorization: `Bearer ${placed.json.accessToken}` };
+  const stream = await openEventStream(http.baseUrl, `${self}/events`, bearer);
+  stream.close();
+  await http.request(`${self}/events`);
+  await http.request(`${self}/events`, { headers: { authorization: 'Bearer wrong' } });
+  await cut.http.request(`${self}/events`, { headers: bearer });
+  await http.request(`${self}/voucher`, { headers: bearer });
+  await http.request(`${self}/voucher?expires=1&signature=forged`);
+  await cut.http.request(`${self}/voucher`, { headers: bearer });
+  const store = makeObjectStore(loadObjectStoreConfig(s3.env));
+  await store.client.makeBucket('vouchers');
+  const { key } = await store.putVoucher(placed.json.orderId, Buffer.from('%PDF-1.7 test'));
+  await db.owner.query('select crs.record_voucher($1, $2)', [placed.json.orderId, key]);
+  await http.request(`${self}/voucher`, { headers: bearer });
+  // Staff
+  const staff = { authorization: `Bearer ${live.staffToken}` };
+  const { rows } = await db.owner.query('select coupon_code from crs.orders where order_id = $1', [
+    placed.json.orderId,
+  ]);
+  const code = rows[0].coupon_code as string;
+  await http.request(`/api/vouchers/${code}`, { headers: staff });
+  await http.request(`/api/vouchers/${code}`);
+  await http.request('/api/vouchers/ZZZZZZ-ZZZZZZ-ZZZZZZ', { headers: staff });
+  await cut.http.request(`/api/vouchers/${code}`, { headers: { authorization: `Bearer ${cut.staffToken}` } });
+  await http.request(`/api/vouchers/${code}/redeem`, { method: 'POST', headers: staff });
+  await http.request(`/api/vouchers/${code}/redeem`, { method: 'POST', headers: staff });
+  await http.request(`/api/vouchers/${code}/redeem`, { method: 'POST' });
+  await http.request('/api/vouchers/ZZZZZZ-ZZZZZZ-ZZZZZZ/redeem', { method: 'POST', headers: staff });
+  await cut.http.request(`/api/vouchers/${code}/redeem`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cut.staffToken}` },
+  });
   // GET /api/stock
   await http.request('/api/stock');
   await http.request('/api/stock?productId=%20');

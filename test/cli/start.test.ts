@@ -21,6 +21,7 @@ const env = {
   CRS_PG_PORT: String(port + 1000),
   CRS_REDIS_PORT: String(port + 2000),
   CRS_AMQP_PORT: String(port + 3000),
+  CRS_S3_PORT: String(port + 4000),
   PORT: String(port),
   STOCK: '7',
 };
@@ -80,6 +81,19 @@ t.test('npm start runs the system, prints where to open it, stops cleanly, keeps
   }
   t.equal(viaFlag.headers['x-stock-source'], 'redis', 'stock read from the CDC flag');
   t.equal(viaFlag.json.remaining, 6);
+  // ... and the renderer: the order gets its voucher, downloadable.
+  let status = '';
+  let self: { status: number; json: { status: string; voucher?: { url: string } } } | undefined;
+  while (status !== 'voucher_ready' && Date.now() < deadline + 20_000) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    self = await http.request(`/api/orders/${order.json.orderId}`, {
+      headers: { authorization: `Bearer ${order.json.accessToken}` },
+    });
+    status = self.json.status;
+  }
+  t.equal(status, 'voucher_ready', 'the voucher was rendered and stored');
+  const pdf = await http.request(self?.json.voucher?.url ?? '');
+  t.equal(pdf.headers['content-type'], 'application/pdf');
   const admin = await http.request('/api/admin/products/default', {
     method: 'PUT',
     headers: { authorization: `Bearer ${adminToken}` },
@@ -91,6 +105,7 @@ t.test('npm start runs the system, prints where to open it, stops cleanly, keeps
   t.equal(await first.exited, 0, 'exit code 0 after SIGTERM');
   t.notOk(existsSync(join(dataDir, 'postgres', 'pgdata', 'postmaster.pid')), 'postgres stopped');
   t.notOk(existsSync(join(dataDir, 'redis', 'redis.pid')), 'redis stopped');
+  t.notOk(existsSync(join(dataDir, 's3', 's3-store.pid')), 'the S3 store stopped');
 
   const second = start();
   await second.banner;

@@ -75,6 +75,29 @@ t.test('crs_renderer touches no table directly', async (t) => {
   t.equal(await sqlstate(renderer, `select * from crs.upsert_product('x', 'x', 1)`), DENIED);
 });
 
+t.test('the job queue: the renderer works it, nobody else touches it directly', async (t) => {
+  const renderer = await as('renderer');
+  t.equal(await sqlstate(renderer, 'select count(*) from graphile_worker._private_jobs'), 'ok');
+  t.equal(await sqlstate(renderer, "select * from crs.voucher_render_data('whatever-id')"), 'ok');
+  t.equal(await sqlstate(renderer, "select crs.record_voucher('whatever-id', 'orders/x.pdf')"), 'ok');
+  t.equal(await sqlstate(renderer, "select * from crs.redeem_voucher('X', 'me')"), DENIED, 'no redemption');
+  const api = await as('api');
+  t.equal(await sqlstate(api, 'select count(*) from graphile_worker._private_jobs'), DENIED);
+  t.equal(await sqlstate(api, "select crs.record_voucher('whatever-id', 'orders/x.pdf')"), DENIED);
+  t.equal(
+    await sqlstate(api, "select * from crs.redeem_voucher('X', 'me')"),
+    'ok',
+    'staff redeem through the API',
+  );
+  const cdc = await as('cdc');
+  t.equal(await sqlstate(cdc, 'select count(*) from graphile_worker._private_jobs'), DENIED);
+  t.equal(
+    await sqlstate(cdc, 'select crs.enqueue_render_jobs(array[]::text[])'),
+    'ok',
+    'enqueue only through crs',
+  );
+});
+
 t.test('no role but the owner may log in as a superuser or create roles', async (t) => {
   const { rows } = await db.owner.query(
     `select rolname, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls from pg_roles

@@ -119,3 +119,61 @@ export function orderBody(overrides: Record<string, unknown> = {}) {
     ...overrides,
   };
 }
+
+export interface EventStream {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Resolves with the next event of this name (data parsed as JSON). */
+  next(event: string, timeoutMs?: number): Promise<unknown>;
+  close(): void;
+}
+
+/** Opens a Server-Sent Events stream and parses events as they come. */
+export function openEventStream(baseUrl: string, path: string, headers: Record<string, string> = {}) {
+  return new Promise<EventStream>((resolve, reject) => {
+    const req = request(
+      new URL(path, baseUrl),
+      { headers: { accept: 'text/event-stream', ...headers } },
+      (res) => {
+        const received: { event: string; data: unknown }[] = [];
+        const waiters: { event: string; resolve: (data: unknown) => void }[] = [];
+        let buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (!event || data === undefined) continue;
+            const parsed = { event, data: JSON.parse(data) as unknown };
+            const waiter = waiters.findIndex((w) => w.event === event);
+            if (waiter >= 0) waiters.splice(waiter, 1)[0]?.resolve(parsed.data);
+            else received.push(parsed);
+          }
+        });
+        res.on('error', () => undefined);
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          next(event, timeoutMs = 15_000) {
+            const index = received.findIndex((r) => r.event === event);
+            if (index >= 0) return Promise.resolve(received.splice(index, 1)[0]?.data);
+            return new Promise((ok, fail) => {
+              const timer = setTimeout(
+                () => fail(new Error(`no ${event} event within ${timeoutMs} ms`)),
+                timeoutMs,
+              );
+              waiters.push({ event, resolve: (data) => (clearTimeout(timer), ok(data)) });
+            });
+          },
+          close: () => req.destroy(),
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * Short-lived download links for a voucher: /api/orders/<id>/voucher?expires=<unix>&signature=<hmac>.
+ * What the SSE event carries instead of a permanent location: valid for a few minutes, bound
+ * to one order, unforgeable without ORDER_TOKEN_KEY.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const LINK_TTL_SECONDS = 300;
+
+function sign(key: string, orderId: string, expires: number) {
+  return createHmac('sha256', key).update(`crs-voucher-link\0${orderId}\0${expires}`).digest('base64url');
+}
+
+export function makeDownloadLink(base: string, key: string, orderId: string, now = Date.now()) {
+  const expires = Math.floor(now / 1000) + LINK_TTL_SECONDS;
+  return `${base}/api/orders/${orderId}/voucher?expires=${expires}&signature=${sign(key, orderId, expires)}`;
+}
+
+export function verifyDownloadLink(
+  key: string,
+  orderId: string,
+  expires: unknown,
+  signature: unknown,
+  now = Date.now(),
+): boolean {
+  if (typeof expires !== 'string' || typeof signature !== 'string' || !/^\d{1,12}$/.test(expires))
+    return false;
+  const at = Number(expires);
+  if (at < Math.floor(now / 1000)) return false;
+  const expected = Buffer.from(sign(key, orderId, at));
+  const given = Buffer.from(signature);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}

@@ -1,0 +1,107 @@
+/**
+ * GET /api/orders/:orderId/events (SSE) and GET /api/orders/:orderId/voucher.
+ *
+ * No race between a voucher being stored and a client subscribing: the listener is in place
+ * before the database is asked, so a voucher stored before the subscription is found in the
+ * database and one stored after it arrives as a notification (possibly both: sent once).
+ * Notifications missed while RabbitMQ was down are found the same way on the next subscribe.
+ */
+import { PassThrough } from 'node:stream';
+import { Router } from '@koa/router';
+import { AppError, notFound, unauthorized } from '../../common/errors.js';
+import { getOrder } from '../database/getOrder.js';
+import type { ApiDeps } from '../deps.js';
+import { ORDER_ID } from '../http/validate.js';
+import { authorizeOrder } from '../orders/orderAccess.js';
+import { makeDownloadLink, verifyDownloadLink } from './downloadLink.js';
+
+const HEARTBEAT_MS = 15_000;
+/** A stream is closed after this long; EventSource reconnects and checks again. */
+const STREAM_LIFETIME_MS = 10 * 60_000;
+
+export function makeVoucherRoutes(deps: ApiDeps): Router {
+  const router = new Router();
+  const base = deps.config.publicUrl ?? '';
+
+  router.get('/api/orders/:orderId/events', async (ctx) => {
+    if (deps.lifecycle.streams.size >= deps.config.maxEventStreams || deps.lifecycle.draining) {
+      throw new AppError('unavailable', 'Too many open event streams; retry shortly.', {
+        status: 503,
+        headers: { 'Retry-After': '5' },
+      });
+    }
+    const order = await authorizeOrder(ctx, deps);
+    const stream = new PassThrough();
+    let sent = false;
+    const send = (event: string, data: unknown) =>
+      stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const sendVoucher = () => {
+      if (sent) return;
+      sent = true;
+      send('voucher', {
+        orderId: order.orderId,
+        url: makeDownloadLink(base, deps.config.orderTokenKey, order.orderId),
+      });
+    };
+
+    const unlisten = deps.vouchers.listen(order.orderId, sendVoucher);
+    const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    const lifetime = setTimeout(() => close(), STREAM_LIFETIME_MS);
+    const close = () => {
+      clearInterval(heartbeat);
+      clearTimeout(lifetime);
+      unlisten();
+      deps.lifecycle.streams.delete(close);
+      stream.end();
+    };
+    deps.lifecycle.streams.add(close);
+    ctx.req.on('close', close);
+
+    ctx.status = 200;
+    ctx.set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no',
+      Connection: 'keep-alive',
+    });
+    ctx.body = stream;
+    stream.write('retry: 3000\n\n');
+    // The listener is in place: now a voucher stored earlier is found here.
+    const now = await getOrder(deps.pool, order.orderId);
+    if (now?.voucherKey) sendVoucher();
+  });
+
+  router.get('/api/orders/:orderId/voucher', async (ctx) => {
+    const orderId = ctx.params['orderId'] ?? '';
+    const signed = ctx.query['signature'] !== undefined;
+    let order;
+    if (signed) {
+      if (!ORDER_ID.test(orderId)) throw notFound('order');
+      if (
+        !verifyDownloadLink(deps.config.orderTokenKey, orderId, ctx.query['expires'], ctx.query['signature'])
+      ) {
+        throw unauthorized();
+      }
+      order = await getOrder(deps.pool, orderId);
+      if (!order) throw notFound('order');
+    } else {
+      order = await authorizeOrder(ctx, deps);
+    }
+    if (!order.voucherKey) throw notFound('voucher (not stored yet)');
+    if (!deps.store) {
+      throw new AppError('unavailable', 'Voucher storage is not configured here.', {
+        status: 503,
+        headers: { 'Retry-After': '60' },
+      });
+    }
+    const body = await deps.store.getVoucher(order.voucherKey);
+    ctx.set({
+      'Content-Type': 'application/pdf',
+      'Content-Disposition': `attachment; filename="voucher-${order.orderId}.pdf"`,
+      'Cache-Control': 'private, no-store',
+    });
+    ctx.body = body;
+  });
+
+  return router;
+}
