@@ -42,7 +42,8 @@ export interface Consumer {
   run(): Promise<void>;
   /** Finishes the batch in hand, acknowledges it, releases the slot and leadership. */
   stop(): Promise<void>;
-  status(): { role: ConsumerRole; acknowledgedLsn: string | undefined };
+  /** streaming: the replication stream is open (changes committed from now on are seen). */
+  status(): { role: ConsumerRole; streaming: boolean; acknowledgedLsn: string | undefined };
 }
 
 type Item = { kind: 'txn'; txn: Transaction } | { kind: 'keepalive'; lsn: string };
@@ -66,6 +67,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
   const stopping = new AbortController();
   let role: ConsumerRole = 'starting';
   let acknowledgedLsn: string | undefined;
+  let streaming = false;
   let running: Promise<void> | undefined;
 
   async function ensureSlot(): Promise<boolean> {
@@ -130,6 +132,9 @@ export function makeConsumer(deps: CdcDeps): Consumer {
         notify();
       }
     });
+    service.on('start', () => {
+      streaming = true;
+    });
     service.on('error', (err: unknown) => {
       failure ??= err;
       notify();
@@ -193,6 +198,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
         await nextWake;
       }
     } finally {
+      streaming = false;
       stopping.signal.removeEventListener('abort', onStop);
       await service.stop().catch(() => undefined);
       await subscription;
@@ -238,6 +244,6 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       stopping.abort();
       await running;
     },
-    status: () => ({ role, acknowledgedLsn }),
+    status: () => ({ role, streaming, acknowledgedLsn }),
   };
 }

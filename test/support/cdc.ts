@@ -36,6 +36,9 @@ export async function startTestCdc(t: Test, db: TestDatabase, options: CdcEnvOpt
   const config = loadCdcConfig(cdcEnv(db, options));
   const cdc = await startCdc(config, makeLogger({ level: config.logLevel, component: 'cdc' }));
   t.teardown(() => cdc.stop());
+  // Changes committed before the stream opens are not in it (reconcile covers flags and jobs,
+  // not the change feed): tests start placing orders once it is open.
+  await waitFor('the replication stream to open', async () => cdc.consumer.status().streaming);
   return cdc;
 }
 
