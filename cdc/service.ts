@@ -76,7 +76,12 @@ export async function startCdc(
       const status = consumer.status();
       return {
         ready: Object.values(checks).every((c) => c === 'ok') && status.role !== 'stopped',
-        details: { role: status.role, streaming: status.streaming, acknowledgedLsn: status.acknowledgedLsn, checks },
+        details: {
+          role: status.role,
+          streaming: status.streaming,
+          acknowledgedLsn: status.acknowledgedLsn,
+          checks,
+        },
       };
     },
   });
