@@ -15,7 +15,11 @@ const require = createRequire(import.meta.url);
 export interface FontFile {
   /** Name the PDF registers it under. */
   name: string;
-  data: Buffer;
+  /**
+   * The parsed font, shared by every document: pdfkit takes fontkit fonts as they are, so
+   * tables (cmap, GSUB, GPOS) are parsed once per process, not once per voucher.
+   */
+  font: fontkit.Font;
   has(codePoint: number): boolean;
 }
 
@@ -39,10 +43,9 @@ function packageDir(name: string) {
 }
 
 function load(name: string, path: string): FontFile {
-  const data = readFileSync(path);
-  const font = fontkit.create(data) as unknown as { hasGlyphForCodePoint(cp: number): boolean };
+  const font = fontkit.create(readFileSync(path)) as fontkit.Font;
   font.hasGlyphForCodePoint(0x41); // parses the cmap now: a broken file fails here, not mid-render
-  return { name, data, has: (cp) => font.hasGlyphForCodePoint(cp) };
+  return { name, font, has: (cp) => font.hasGlyphForCodePoint(cp) };
 }
 
 export function loadFonts(): FontSet {

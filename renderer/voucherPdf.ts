@@ -35,6 +35,8 @@ export async function renderVoucher(data: VoucherData, fonts: FontSet): Promise<
     size: A6,
     margin: MARGIN,
     compress: true,
+    // No default font: pdfkit would parse Helvetica's metrics for every document, unused here.
+    font: null as unknown as string,
     info: {
       Title: `Voucher ${data.couponCode}`,
       Subject: data.productName,
@@ -54,7 +56,8 @@ export async function renderVoucher(data: VoucherData, fonts: FontSet): Promise<
   const registered = new Set<string>();
   const use = (font: FontFile) => {
     if (!registered.has(font.name)) {
-      doc.registerFont(font.name, font.data);
+      // pdfkit accepts a parsed fontkit font (its types only say a path or bytes).
+      doc.registerFont(font.name, font.font as unknown as Buffer);
       registered.add(font.name);
     }
     doc.font(font.name);
