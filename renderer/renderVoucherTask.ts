@@ -49,8 +49,9 @@ export function makeRenderVoucherTask(deps: TaskDeps): Task {
     }>('select * from crs.voucher_render_data($1)', [orderId]);
     const row = rows[0];
     if (!row) {
-      log.warn('no such order; nothing to render');
-      return;
+      // The job came from a committed order, which may not be visible for a moment (CDC can
+      // decode a commit just before it is): fail this attempt, graphile-worker retries soon.
+      throw new Error(`order ${orderId} not found (not visible yet?)`);
     }
     const data: VoucherData = {
       orderId,

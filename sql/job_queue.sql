@@ -9,6 +9,11 @@
 
 -- Queues one render_voucher job per order that is still waiting for its voucher.
 -- Returns how many jobs were queued or refreshed.
+--
+-- The ids come from committed transactions decoded from the WAL. Decoding can deliver a
+-- transaction a moment before it is visible to other sessions, so an order not found here is
+-- not skipped: only an order seen to be past 'reserved' is (the renderer retries until it
+-- sees the order).
 create or replace function crs.enqueue_render_jobs(p_order_ids text[])
 returns integer
 language sql
@@ -19,13 +24,13 @@ as $$
     from graphile_worker.add_jobs(
       array(
         select row('render_voucher',
-                   json_build_object('orderId', o.order_id),
+                   json_build_object('orderId', id),
                    null, null, null,
-                   'render_voucher:' || o.order_id,
+                   'render_voucher:' || id,
                    null, null)::graphile_worker.job_spec
-          from crs.orders o
-         where o.order_id = any (p_order_ids)
-           and o.status = 'reserved'),
+          from unnest(p_order_ids) as id
+         where not exists (select from crs.orders o
+                           where o.order_id = id and o.status <> 'reserved')),
       -- A job already queued keeps its place (and its backoff), it is not pushed back.
       job_key_preserve_run_at => true);
 $$;
