@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream';
 import { Router } from '@koa/router';
 import { AppError, notFound, unauthorized } from '../../common/errors.js';
 import { getOrder } from '../database/getOrder.js';
+import { voucherKey } from '../../common/objectStore.js';
 import type { ApiDeps } from '../deps.js';
 import { ORDER_ID } from '../http/validate.js';
 import { authorizeOrder } from '../orders/orderAccess.js';
@@ -22,6 +23,17 @@ const STREAM_LIFETIME_MS = 10 * 60_000;
 export function makeVoucherRoutes(deps: ApiDeps): Router {
   const router = new Router();
   const base = deps.config.publicUrl ?? '';
+
+  /** Whether the order's voucher object exists (stored, perhaps not recorded yet). */
+  const voucherInBucket = async (orderId: string) => {
+    if (!deps.store) return false;
+    try {
+      await deps.store.client.statObject(deps.store.bucket, voucherKey(orderId));
+      return true;
+    } catch {
+      return false;
+    }
+  };
 
   router.get('/api/orders/:orderId/events', async (ctx) => {
     if (deps.lifecycle.streams.size >= deps.config.maxEventStreams || deps.lifecycle.draining) {
@@ -66,9 +78,10 @@ export function makeVoucherRoutes(deps: ApiDeps): Router {
     });
     ctx.body = stream;
     stream.write('retry: 3000\n\n');
-    // The listener is in place: now a voucher stored earlier is found here.
+    // The listener is in place: now a voucher stored earlier is found here, in the database
+    // or, between the upload and its recording, in the bucket itself.
     const now = await getOrder(deps.pool, order.orderId);
-    if (now?.voucherKey) sendVoucher();
+    if (now?.voucherKey || (await voucherInBucket(order.orderId))) sendVoucher();
   });
 
   router.get('/api/orders/:orderId/voucher', async (ctx) => {
@@ -87,14 +100,17 @@ export function makeVoucherRoutes(deps: ApiDeps): Router {
     } else {
       order = await authorizeOrder(ctx, deps);
     }
-    if (!order.voucherKey) throw notFound('voucher (not stored yet)');
+    // Recorded in the database, or (for a moment after the upload) only in the bucket.
+    const key =
+      order.voucherKey ?? ((await voucherInBucket(order.orderId)) ? voucherKey(order.orderId) : undefined);
+    if (!key) throw notFound('voucher (not stored yet)');
     if (!deps.store) {
       throw new AppError('unavailable', 'Voucher storage is not configured here.', {
         status: 503,
         headers: { 'Retry-After': '60' },
       });
     }
-    const body = await deps.store.getVoucher(order.voucherKey);
+    const body = await deps.store.getVoucher(key);
     ctx.set({
       'Content-Type': 'application/pdf',
       'Content-Disposition': `attachment; filename="voucher-${order.orderId}.pdf"`,
