@@ -32,6 +32,8 @@ export function makePool(options: PoolOptions, log: Logger): Pool {
   });
   // An idle client that loses its connection emits here; without a listener the process dies.
   pool.on('error', (err) => log.warn({ err }, 'idle postgres client failed'));
+  // The same for a client that is checked out: its query fails and the caller handles that.
+  pool.on('connect', (client) => client.on('error', (err) => log.debug({ err }, 'postgres client failed')));
   return pool;
 }
 

@@ -25,28 +25,36 @@ export async function makeWorkerLiveness(connectionString: string, log: Logger):
   session.on('error', (err) => log.warn({ err }, 'liveness connection error'));
   await session.connect();
   const ours = new Set<string>();
-
-  const sweep = async () => {
-    const { rows } = await session.query<{ locked_by: string }>(
-      `select distinct locked_by from graphile_worker._private_jobs where locked_by is not null`,
-    );
-    const dead: string[] = [];
-    for (const { locked_by: workerId } of rows) {
-      if (ours.has(workerId)) continue;
-      const { rows: got } = await session.query<{ ok: boolean }>(
-        'select pg_try_advisory_lock(hashtextextended($1, 0)) as ok',
-        [key(workerId)],
-      );
-      if (!got[0]?.ok) continue; // held: that worker lives
-      await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key(workerId)]);
-      dead.push(workerId);
-    }
-    if (dead.length > 0) {
-      await session.query('select graphile_worker.force_unlock_workers($1::text[])', [dead]);
-      log.warn({ workers: dead }, 'unlocked the jobs of renderer workers that died');
-    }
-    return dead;
+  // One session, one query at a time.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => undefined);
+    return next;
   };
+
+  const sweep = () =>
+    serial(async () => {
+      const { rows } = await session.query<{ locked_by: string }>(
+        `select distinct locked_by from graphile_worker._private_jobs where locked_by is not null`,
+      );
+      const dead: string[] = [];
+      for (const { locked_by: workerId } of rows) {
+        if (ours.has(workerId)) continue;
+        const { rows: got } = await session.query<{ ok: boolean }>(
+          'select pg_try_advisory_lock(hashtextextended($1, 0)) as ok',
+          [key(workerId)],
+        );
+        if (!got[0]?.ok) continue; // held: that worker lives
+        await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key(workerId)]);
+        dead.push(workerId);
+      }
+      if (dead.length > 0) {
+        await session.query('select graphile_worker.force_unlock_workers($1::text[])', [dead]);
+        log.warn({ workers: dead }, 'unlocked the jobs of renderer workers that died');
+      }
+      return dead;
+    });
 
   const timer = setInterval(() => {
     sweep().catch((err: unknown) => log.warn({ err }, 'dead worker sweep failed'));
@@ -56,7 +64,7 @@ export async function makeWorkerLiveness(connectionString: string, log: Logger):
   return {
     async alive(workerId) {
       ours.add(workerId);
-      await session.query('select pg_advisory_lock(hashtextextended($1, 0))', [key(workerId)]);
+      await serial(() => session.query('select pg_advisory_lock(hashtextextended($1, 0))', [key(workerId)]));
     },
     sweep,
     async close() {
