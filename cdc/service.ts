@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import type { CdcConfig } from '../common/config.js';
 import { makePool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
-import { startProbeServer, type ProbeServer } from '../common/probeServer.js';
+import { runChecks, startProbeServer, type ProbeServer } from '../common/probeServer.js';
 import { makeChangeFeed } from './changeFeed.js';
 import { makeConsumer, type Consumer } from './consumer.js';
 import { makeLeadership } from './leadership.js';
@@ -62,20 +62,13 @@ export async function startCdc(
     host: config.host,
     registry: metrics.registry,
     readiness: async () => {
-      const checks: Record<string, string> = {};
-      await Promise.all([
-        pool.query('select 1').then(
-          () => (checks['postgres'] = 'ok'),
-          (err: Error) => (checks['postgres'] = `unreachable: ${err.message}`),
-        ),
-        redis.ping().then(
-          () => (checks['redis'] = 'ok'),
-          (err: Error) => (checks['redis'] = `unreachable: ${err.message}`),
-        ),
-      ]);
+      const { ready, checks } = await runChecks({
+        postgres: () => pool.query('select 1').then(() => 'ok'),
+        redis: () => redis.ping().then(() => 'ok'),
+      });
       const status = consumer.status();
       return {
-        ready: Object.values(checks).every((c) => c === 'ok') && status.role !== 'stopped',
+        ready: ready && status.role !== 'stopped',
         details: {
           role: status.role,
           streaming: status.streaming,

@@ -66,3 +66,23 @@ export async function startProbeServer(options: {
       }),
   };
 }
+
+/**
+ * Runs named dependency checks at once; each resolves to "ok" or says what is wrong. A check
+ * returns a string other than "ok" (e.g. "bucket missing") or throws (unreachable).
+ */
+export async function runChecks(
+  checks: Record<string, () => Promise<string>>,
+): Promise<{ ready: boolean; checks: Record<string, string> }> {
+  const results: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        results[name] = await check();
+      } catch (err) {
+        results[name] = `unreachable: ${(err as Error).message}`;
+      }
+    }),
+  );
+  return { ready: Object.values(results).every((r) => r === 'ok'), checks: results };
+}

@@ -9,7 +9,7 @@ import { makePool } from '../common/db.js';
 import { toGraphileLogger } from '../common/graphileLogger.js';
 import type { Logger } from '../common/log.js';
 import { makeObjectStore } from '../common/objectStore.js';
-import { startProbeServer, type ProbeServer } from '../common/probeServer.js';
+import { runChecks, startProbeServer, type ProbeServer } from '../common/probeServer.js';
 import { setUpBucket } from './bucketSetup.js';
 import { loadFonts } from './fonts.js';
 import { makeRendererMetrics } from './metrics.js';
@@ -69,18 +69,12 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     host: config.host,
     registry: metrics.registry,
     readiness: async () => {
-      const checks: Record<string, string> = {};
-      await Promise.all([
-        pool.query('select 1').then(
-          () => (checks['postgres'] = 'ok'),
-          (err: Error) => (checks['postgres'] = `unreachable: ${err.message}`),
-        ),
-        store.client.bucketExists(store.bucket).then(
-          (exists) => (checks['objectStore'] = exists ? 'ok' : 'bucket missing'),
-          (err: Error) => (checks['objectStore'] = `unreachable: ${err.message}`),
-        ),
-      ]);
-      return { ready: Object.values(checks).every((c) => c === 'ok'), details: { checks } };
+      const { ready, checks } = await runChecks({
+        postgres: () => pool.query('select 1').then(() => 'ok'),
+        objectStore: () =>
+          store.client.bucketExists(store.bucket).then((exists) => (exists ? 'ok' : 'bucket missing')),
+      });
+      return { ready, details: { checks } };
     },
   });
 

@@ -3,10 +3,11 @@
  * append-only persistence so the stack's state survives a restart.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { stopByPidFile } from './pidFile.js';
 
 export interface LocalRedis {
   readonly port: number;
@@ -89,22 +90,6 @@ export function makeLocalRedis(options: {
       }
       throw new Error(`redis-server did not answer on ${url}; see ${join(options.dir, 'redis.log')}`);
     },
-    async stop() {
-      if (!existsSync(pidFile)) return;
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        return;
-      }
-      for (let i = 0; i < 100; i += 1) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    },
+    stop: () => stopByPidFile(pidFile),
   };
 }

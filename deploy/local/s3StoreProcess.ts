@@ -4,9 +4,10 @@
  * readiness by HTTP.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { openSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stopByPidFile } from './pidFile.js';
 
 export interface LocalS3Store {
   readonly port: number;
@@ -55,24 +56,6 @@ export function makeLocalS3Store(options: {
       }
       throw new Error(`the local S3 store did not start; see ${join(options.dir, 's3-store.log')}`);
     },
-    async stop() {
-      if (!existsSync(pidFile)) return;
-      const pid = Number(readFileSync(pidFile, 'utf8'));
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        await rm(pidFile, { force: true });
-        return;
-      }
-      for (let i = 0; i < 100; i += 1) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      await rm(pidFile, { force: true });
-    },
+    stop: () => stopByPidFile(pidFile),
   };
 }

@@ -2,15 +2,13 @@
  * Running the CDC consumer in tests: in-process (to inspect it) or as its own `crs cdc`
  * process (to kill -9 it), and the waiting and ordering helpers CDC tests share.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { Test } from 'tap';
 import { startCdc, type RunningCdc } from '../../cdc/service.js';
 import { loadCdcConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
-import { packageRoot } from '../../common/paths.js';
 import type { TestDatabase } from './database.js';
+import { spawnCrs, type CrsProcess } from './process.js';
 import { freePort } from './services.js';
 
 export interface CdcEnvOptions {
@@ -42,31 +40,15 @@ export async function startTestCdc(t: Test, db: TestDatabase, options: CdcEnvOpt
   return cdc;
 }
 
-export interface CdcProcess {
-  child: ChildProcess;
+export interface CdcProcess extends CrsProcess {
   probeUrl: string;
-  exited: Promise<number | null>;
-  output(): string;
 }
 
 /** `crs cdc` as its own process, the way Kubernetes runs it. */
 export async function spawnCdc(t: Test, db: TestDatabase, options: CdcEnvOptions): Promise<CdcProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import=tsx', join(packageRoot, 'cli', 'run.ts'), 'cdc'], {
-    env: { PATH: process.env['PATH'] ?? '', ...cdcEnv(db, { ...options, port }), LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  return { child, probeUrl: `http://127.0.0.1:${port}`, exited, output: () => output };
+  const running = spawnCrs(t, ['cdc'], { ...cdcEnv(db, { ...options, port }), LOG_LEVEL: 'info' });
+  return { ...running, probeUrl: `http://127.0.0.1:${port}` };
 }
 
 /** The role a CDC process reports on /readyz, or undefined while it does not answer. */

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'minio';
 import type { Test } from 'tap';
 import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
 import { makeLocalRedis, type LocalRedis } from '../../deploy/local/redis.js';
@@ -85,4 +86,17 @@ export async function startTestS3(
       S3_BUCKET: 'vouchers',
     },
   };
+}
+
+/** A minio client for a test S3 store (to look into the bucket). */
+export function s3Client(env: Record<string, string>): Client {
+  const url = new URL(env['S3_ENDPOINT'] as string);
+  return new Client({
+    endPoint: url.hostname,
+    port: Number(url.port),
+    useSSL: false,
+    accessKey: env['S3_ACCESS_KEY'] as string,
+    secretKey: env['S3_SECRET_KEY'] as string,
+    pathStyle: true,
+  });
 }

@@ -2,13 +2,12 @@
  * 300 orders at once, the renderer killed (kill -9) in the middle and started again: 300
  * vouchers in the bucket, 300 voucher events delivered, no duplicates.
  */
-import { Client } from 'minio';
 import t from 'tap';
 import { makeTestDatabase } from '../support/database.js';
 import { openEventStream, orderBody, startTestApi, type EventStream } from '../support/api.js';
 import { startTestCdc, waitFor } from '../support/cdc.js';
 import { spawnRenderer } from '../support/renderer.js';
-import { makeTestVhost, startTestRedis, startTestS3 } from '../support/services.js';
+import { makeTestVhost, s3Client, startTestRedis, startTestS3 } from '../support/services.js';
 
 const db = await makeTestDatabase(t);
 const redis = await startTestRedis(t);
@@ -18,15 +17,7 @@ await startTestCdc(t, db, { redisUrl: redis.url, amqpUrl });
 const { http, baseUrl } = await startTestApi(t, db, { REDIS_URL: redis.url, AMQP_URL: amqpUrl, ...s3.env });
 
 async function storedVouchers(): Promise<string[]> {
-  const url = new URL(s3.url);
-  const client = new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    accessKey: s3.env['S3_ACCESS_KEY'] as string,
-    secretKey: s3.env['S3_SECRET_KEY'] as string,
-    pathStyle: true,
-  });
+  const client = s3Client(s3.env);
   if (!(await client.bucketExists('vouchers'))) return [];
   const keys: string[] = [];
   for await (const item of client.listObjectsV2('vouchers', 'orders/', true)) {

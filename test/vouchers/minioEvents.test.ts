@@ -5,12 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqp from 'amqplib';
-import { Client } from 'minio';
 import t from 'tap';
 import { packageRoot } from '../../common/paths.js';
 import { minioObjectCreated, queryEscape } from '../../deploy/local/minioEvents.js';
 import { parseBucketNotification } from '../../api/vouchers/voucherEvents.js';
-import { makeTestVhost, startTestS3 } from '../support/services.js';
+import { makeTestVhost, s3Client, startTestS3 } from '../support/services.js';
 
 const fixture = JSON.parse(
   await readFile(join(packageRoot, '..', 'shared', 'fixtures', 'minio-amqp-object-created.json'), 'utf8'),
@@ -58,15 +57,7 @@ t.test('the local store publishes it for every stored object, and the API reads 
   });
 
   const s3 = await startTestS3(t, { amqpUrl });
-  const url = new URL(s3.url);
-  const client = new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    accessKey: s3.env['S3_ACCESS_KEY'] as string,
-    secretKey: s3.env['S3_SECRET_KEY'] as string,
-    pathStyle: true,
-  });
+  const client = s3Client(s3.env);
   await client.makeBucket('vouchers');
   await client.putObject('vouchers', 'orders/order-0042.pdf', Buffer.from('%PDF-1.7'), 8, {
     'Content-Type': 'application/pdf',
