@@ -6,19 +6,24 @@ export const servicesCommand: Command = {
   summary: 'start the local backing services and print their variables',
   help: `Usage: crs services [--detach | --stop]
 
-Starts the local backing services that the environment does not already point to (now:
-PostgreSQL with wal_level=logical, its own data directory under .data/ and port CRS_PG_PORT,
-default 54329), creates the database roles and the database, and prints one
-\`export NAME=value\` line per variable the components need. Progress goes to stderr.
+Starts the local backing services that the environment does not already point to, each
+with its state under .data/ and a port of its own:
+  PostgreSQL (wal_level=logical)   CRS_PG_PORT 54329     unless DATABASE_URL is set
+  Redis (redis-server)             CRS_REDIS_PORT 56379  unless REDIS_URL is set
+  RabbitMQ (rabbitmq-server)       CRS_AMQP_PORT 56720   unless AMQP_URL is set
+  the local S3 store (crs s3-store) CRS_S3_PORT 56900    unless S3_ENDPOINT is set
+creates the database roles and the database, and prints one \`export NAME=value\` line per
+variable the components need (connections, keys and tokens, generated once and kept in
+.data/secrets.json). Progress goes to stderr.
 
   crs services            run until Ctrl-C or SIGTERM, then stop what it started
   crs services --detach   leave them running in the background and exit:
                             eval "$(npx crs services --detach)"
   crs services --stop     stop what --detach left running
 
-Environment: DATABASE_URL (use this server instead of starting one), CRS_DATA_DIR (.data),
-CRS_PG_PORT (54329), PG_BINDIR (where initdb and pg_ctl are), CRS_PG_USER (the user the
-server runs as when we are root; postgres).`,
+Environment: the variables above, CRS_DATA_DIR (.data), PG_BINDIR (where initdb and pg_ctl
+are), CRS_PG_USER and CRS_RABBITMQ_USER (the users the servers run as when we are root;
+postgres, rabbitmq).`,
   async run(args, env) {
     if (wantsHelp(args)) {
       console.log(this.help);
