@@ -28,6 +28,28 @@ const UPLOAD_ATTEMPTS = 3;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+interface OrderRow {
+  product_name: string;
+  first_name: string;
+  last_name: string;
+  coupon_code: string;
+  created_at: Date;
+}
+
+/**
+ * The order to draw. CDC may queue the job a moment before the order's commit is visible to
+ * other sessions (milliseconds); a few short looks cover that without paying for
+ * graphile-worker's seconds-long retry backoff.
+ */
+async function readOrder(pool: Pool, orderId: string): Promise<OrderRow | undefined> {
+  for (let look = 0; look < 5; look += 1) {
+    const { rows } = await pool.query<OrderRow>('select * from crs.voucher_render_data($1)', [orderId]);
+    if (rows[0]) return rows[0];
+    await sleep(20 * 2 ** look);
+  }
+  return undefined;
+}
+
 export function makeRenderVoucherTask(deps: TaskDeps): Task {
   return async (payload, helpers) => {
     const orderId = (payload as { orderId?: unknown } | null)?.orderId;
@@ -40,14 +62,7 @@ export function makeRenderVoucherTask(deps: TaskDeps): Task {
       return;
     }
     const log = deps.log.child({ orderId, jobId: helpers.job.id, attempt: helpers.job.attempts });
-    const { rows } = await deps.pool.query<{
-      product_name: string;
-      first_name: string;
-      last_name: string;
-      coupon_code: string;
-      created_at: Date;
-    }>('select * from crs.voucher_render_data($1)', [orderId]);
-    const row = rows[0];
+    const row = await readOrder(deps.pool, orderId);
     if (!row) {
       // The job came from a committed order, which may not be visible for a moment (CDC can
       // decode a commit just before it is): fail this attempt, graphile-worker retries soon.
