@@ -15,6 +15,7 @@
  */
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type { Redis } from 'ioredis';
+import { backoffMs, sleep } from '../common/backoff.js';
 import type { CdcConfig } from '../common/config.js';
 import type { Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
@@ -47,19 +48,6 @@ export interface Consumer {
 }
 
 type Item = { kind: 'txn'; txn: Transaction } | { kind: 'keepalive'; lsn: string };
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-
-/** Exponential backoff with full jitter, capped. */
-export const backoffMs = (attempt: number, baseMs = 100, capMs = 5_000) =>
-  Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
 
 export function makeConsumer(deps: CdcDeps): Consumer {
   const { config, log, metrics } = deps;

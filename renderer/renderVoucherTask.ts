@@ -8,6 +8,7 @@
  * fails and graphile-worker retries it later with its own exponential backoff.
  */
 import type { Task } from 'graphile-worker';
+import { backoffMs, sleep } from '../common/backoff.js';
 import type { Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import type { ObjectStore } from '../common/objectStore.js';
@@ -25,8 +26,6 @@ export interface TaskDeps {
 
 const ORDER_ID = /^[A-Za-z0-9_-]{8,64}$/;
 const UPLOAD_ATTEMPTS = 3;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface OrderRow {
   product_name: string;
@@ -96,7 +95,7 @@ export function makeRenderVoucherTask(deps: TaskDeps): Task {
       } catch (err) {
         deps.metrics.attemptsFailed.inc({ stage: 'upload' });
         if (attempt >= UPLOAD_ATTEMPTS) throw new Error(`upload of ${orderId} failed`, { cause: err });
-        const wait = Math.random() * 200 * 2 ** attempt;
+        const wait = backoffMs(attempt, 200);
         log.warn({ err, retryInMs: Math.round(wait) }, 'voucher upload failed; retrying');
         await sleep(wait);
       }

@@ -4,7 +4,7 @@
  * stacks, SQL) go to the log only.
  */
 import type { Context, Next } from 'koa';
-import { AppError, coerceError } from '../../common/errors.js';
+import { AppError, coerceError, unavailable } from '../../common/errors.js';
 import { isRetryable } from '../../common/db.js';
 import type { Logger } from '../../common/log.js';
 
@@ -26,11 +26,7 @@ export function errorBody(err: AppError): ErrorBody {
 export function toAppError(thrown: unknown): AppError {
   if (thrown instanceof AppError) return thrown;
   if (isRetryable(thrown)) {
-    return new AppError('unavailable', 'The service cannot decide now; nothing was written. Retry later.', {
-      status: 503,
-      headers: { 'Retry-After': '1' },
-      cause: thrown,
-    });
+    return unavailable(thrown);
   }
   return new AppError('internal_error', 'Something went wrong on our side.', {
     status: 500,

@@ -10,6 +10,7 @@
  * (never requeued forever, never a crash). The connection is re-opened with backoff when lost.
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { backoffMs } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import { orderIdOfKey } from '../../common/objectStore.js';
 
@@ -145,7 +146,7 @@ export function makeVoucherEvents(options: {
 
   function schedule(attempt: number) {
     clearTimeout(retryTimer);
-    const wait = Math.random() * Math.min(10_000, 250 * 2 ** Math.min(attempt, 10));
+    const wait = backoffMs(attempt, 250, 10_000);
     retryTimer = setTimeout(() => void open(attempt), wait);
     retryTimer.unref();
   }

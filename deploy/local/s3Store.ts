@@ -13,6 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { Client } from 'minio';
 import S3rver from 's3rver';
+import { backoffMs, sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import { minioObjectCreated } from './minioEvents.js';
 
@@ -129,7 +130,7 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
       } catch (err) {
         channel = undefined;
         if (attempt >= 5) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+        await sleep(backoffMs(attempt, 200));
       }
     }
   }
