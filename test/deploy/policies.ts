@@ -1,0 +1,443 @@
+/**
+ * High-availability and hardening policies for the rendered production manifests
+ * (issue 6): each check returns violations, one message per mistake, naming the object.
+ *
+ * Workloads are the app's Deployments and the operators' StatefulSet-backed resources, read
+ * where each operator takes the setting:
+ *
+ * | kind            | replicas                 | spread constraints                         | disruption budget              |
+ * | --------------- | ------------------------ | ------------------------------------------ | ------------------------------ |
+ * | Deployment      | spec.replicas or the HPA / KEDA minimum | pod template                | a PodDisruptionBudget selecting its pods |
+ * | Cluster (CNPG)  | spec.instances           | spec.topologySpreadConstraints             | the operator's (spec.enablePDB not false) |
+ * | Pooler (CNPG)   | spec.instances           | spec.template.spec                         | a PodDisruptionBudget (cnpg.io/poolerName) |
+ * | Dragonfly       | spec.replicas            | spec.topologySpreadConstraints             | the operator's (spec.pdb set)  |
+ * | Tenant (MinIO)  | spec.pools[].servers     | spec.pools[].topologySpreadConstraints     | the operator's, one per pool (MinIO Operator >= 5) |
+ * | RabbitmqCluster | spec.replicas            | spec.override.statefulSet.spec.template.spec | a PodDisruptionBudget (app.kubernetes.io/name) |
+ */
+import {
+  at,
+  describe,
+  isRecord,
+  labelsAt,
+  numberAt,
+  records,
+  stringAt,
+  type Json,
+  type K8sObject,
+} from './objects.js';
+
+export interface Violation {
+  rule:
+    | 'replicas'
+    | 'topology-spread'
+    | 'disruption-budget'
+    | 'probes'
+    | 'resources'
+    | 'security-context'
+    | 'termination-grace'
+    | 'secret-literal'
+    | 'image-pinned'
+    | 'wal-level';
+  object: string;
+  message: string;
+}
+
+const ZONE = 'topology.kubernetes.io/zone';
+const HOSTNAME = 'kubernetes.io/hostname';
+
+const is = (object: K8sObject, kind: string, group?: string) =>
+  object.kind === kind && (group === undefined || object.apiVersion.startsWith(`${group}/`));
+
+/** Does a label selector ({matchLabels, matchExpressions}) select pods with these labels? */
+export function selects(selector: unknown, labels: Record<string, string>): boolean {
+  if (!isRecord(selector)) return false;
+  const matchLabels = labelsAt(selector, 'matchLabels');
+  const expressions = records(selector['matchExpressions']);
+  if (Object.keys(matchLabels).length === 0 && expressions.length === 0) return false;
+  for (const [key, value] of Object.entries(matchLabels)) if (labels[key] !== value) return false;
+  for (const expression of expressions) {
+    const key = stringAt(expression, 'key') ?? '';
+    const values = (at(expression, 'values') as unknown[] | undefined) ?? [];
+    const has = key in labels;
+    switch (stringAt(expression, 'operator')) {
+      case 'In':
+        if (!has || !values.includes(labels[key])) return false;
+        break;
+      case 'NotIn':
+        if (has && values.includes(labels[key])) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+interface Workload {
+  object: K8sObject;
+  /** Fewest replicas it runs with. */
+  replicas: number;
+  exactReplicas?: number;
+  spread: Json[];
+  /** How its disruption budget is provided: by the operator, or by a PDB over these labels. */
+  budget: { operator: boolean; reason?: string } | { podLabels: Record<string, string> };
+  /**
+   * Where an operator resource declares its compute resources; undefined for Deployments,
+   * whose containers are checked with every other pod spec (checkPods).
+   */
+  resources?: { where: string; value: unknown }[];
+}
+
+function autoscalerMinimum(objects: K8sObject[], deployment: K8sObject): number | undefined {
+  const name = deployment.metadata.name;
+  for (const object of objects) {
+    const target =
+      is(object, 'HorizontalPodAutoscaler') || is(object, 'ScaledObject', 'keda.sh')
+        ? at(object, 'spec', 'scaleTargetRef')
+        : undefined;
+    if (!isRecord(target) || target['name'] !== name) continue;
+    if ((stringAt(target, 'kind') ?? 'Deployment') !== 'Deployment') continue;
+    if (object.kind === 'HorizontalPodAutoscaler') return numberAt(object, 'spec', 'minReplicas') ?? 1;
+    return numberAt(object, 'spec', 'minReplicaCount') ?? 0;
+  }
+  return undefined;
+}
+
+function containerResources(podSpec: unknown) {
+  return records(at(podSpec, 'containers')).map((c) => ({
+    where: `container ${stringAt(c, 'name') ?? '?'}`,
+    value: c['resources'],
+  }));
+}
+
+export function workloads(objects: K8sObject[]): Workload[] {
+  const found: Workload[] = [];
+  for (const object of objects) {
+    if (is(object, 'Deployment', 'apps')) {
+      const podSpec = at(object, 'spec', 'template', 'spec');
+      const declared = numberAt(object, 'spec', 'replicas');
+      const autoscaled = autoscalerMinimum(objects, object);
+      const cdc =
+        labelsAt(object, 'spec', 'template', 'metadata', 'labels')['app.kubernetes.io/component'] === 'cdc';
+      found.push({
+        object,
+        replicas: autoscaled ?? declared ?? 1,
+        ...(cdc ? { exactReplicas: 2 } : {}),
+        spread: records(at(podSpec, 'topologySpreadConstraints')),
+        budget: { podLabels: labelsAt(object, 'spec', 'template', 'metadata', 'labels') },
+      });
+    } else if (is(object, 'Cluster', 'postgresql.cnpg.io')) {
+      found.push({
+        object,
+        replicas: numberAt(object, 'spec', 'instances') ?? 1,
+        spread: records(at(object, 'spec', 'topologySpreadConstraints')),
+        budget:
+          at(object, 'spec', 'enablePDB') === false
+            ? { operator: false, reason: 'spec.enablePDB is false' }
+            : { operator: true },
+        resources: [{ where: 'spec.resources', value: at(object, 'spec', 'resources') }],
+      });
+    } else if (is(object, 'Pooler', 'postgresql.cnpg.io')) {
+      const podSpec = at(object, 'spec', 'template', 'spec');
+      found.push({
+        object,
+        replicas: numberAt(object, 'spec', 'instances') ?? 1,
+        spread: records(at(podSpec, 'topologySpreadConstraints')),
+        budget: { podLabels: { 'cnpg.io/poolerName': object.metadata.name } },
+        resources: containerResources(podSpec),
+      });
+    } else if (is(object, 'Dragonfly', 'dragonflydb.io')) {
+      found.push({
+        object,
+        replicas: numberAt(object, 'spec', 'replicas') ?? 1,
+        spread: records(at(object, 'spec', 'topologySpreadConstraints')),
+        budget: isRecord(at(object, 'spec', 'pdb'))
+          ? { operator: true }
+          : { operator: false, reason: 'spec.pdb is not set' },
+        resources: [{ where: 'spec.resources', value: at(object, 'spec', 'resources') }],
+      });
+    } else if (is(object, 'Tenant', 'minio.min.io')) {
+      const pools = records(at(object, 'spec', 'pools'));
+      found.push({
+        object,
+        replicas: Math.min(...pools.map((pool) => numberAt(pool, 'servers') ?? 0)),
+        // Every pool must spread: keep only the constraints all pools share.
+        spread:
+          pools.length === 0
+            ? []
+            : records(at(pools[0], 'topologySpreadConstraints')).filter((constraint) =>
+                pools.every((pool) =>
+                  records(at(pool, 'topologySpreadConstraints')).some(
+                    (other) => other['topologyKey'] === constraint['topologyKey'],
+                  ),
+                ),
+              ),
+        budget: { operator: true },
+        resources: pools.map((pool) => ({
+          where: `pool ${stringAt(pool, 'name') ?? '?'}`,
+          value: pool['resources'],
+        })),
+      });
+    } else if (is(object, 'RabbitmqCluster', 'rabbitmq.com')) {
+      found.push({
+        object,
+        replicas: numberAt(object, 'spec', 'replicas') ?? 1,
+        spread: records(
+          at(
+            object,
+            'spec',
+            'override',
+            'statefulSet',
+            'spec',
+            'template',
+            'spec',
+            'topologySpreadConstraints',
+          ),
+        ),
+        budget: { podLabels: { 'app.kubernetes.io/name': object.metadata.name } },
+        resources: [{ where: 'spec.resources', value: at(object, 'spec', 'resources') }],
+      });
+    }
+  }
+  return found;
+}
+
+function checkWorkload(workload: Workload, objects: K8sObject[]): Violation[] {
+  const violations: Violation[] = [];
+  const name = describe(workload.object);
+  const add = (rule: Violation['rule'], message: string) => violations.push({ rule, object: name, message });
+
+  if (workload.exactReplicas !== undefined) {
+    if (
+      workload.replicas !== workload.exactReplicas ||
+      autoscalerMinimum(objects, workload.object) !== undefined
+    ) {
+      add(
+        'replicas',
+        `${name}: must run exactly ${workload.exactReplicas} replicas (one active, one standby), found ${workload.replicas}`,
+      );
+    }
+  } else if (workload.replicas < 2) {
+    add('replicas', `${name}: must run at least 2 replicas, found ${workload.replicas}`);
+  }
+
+  for (const key of [ZONE, HOSTNAME]) {
+    if (!workload.spread.some((constraint) => constraint['topologyKey'] === key)) {
+      add('topology-spread', `${name}: no topologySpreadConstraint over ${key}`);
+    }
+  }
+
+  if ('podLabels' in workload.budget) {
+    const labels = workload.budget.podLabels;
+    const budgets = objects.filter(
+      (o) => is(o, 'PodDisruptionBudget', 'policy') && selects(at(o, 'spec', 'selector'), labels),
+    );
+    if (budgets.length === 0) add('disruption-budget', `${name}: no PodDisruptionBudget selects its pods`);
+    if (budgets.length > 1) {
+      add(
+        'disruption-budget',
+        `${name}: ${budgets.length} PodDisruptionBudgets select its pods (evictions fail)`,
+      );
+    }
+  } else if (!workload.budget.operator) {
+    add(
+      'disruption-budget',
+      `${name}: the operator makes no PodDisruptionBudget (${workload.budget.reason ?? ''})`,
+    );
+  }
+
+  if (workload.resources?.length === 0) add('resources', `${name}: no resources declared`);
+  for (const { where, value } of workload.resources ?? []) {
+    for (const [section, key] of [
+      ['requests', 'cpu'],
+      ['requests', 'memory'],
+      ['limits', 'cpu'],
+      ['limits', 'memory'],
+    ] as const) {
+      if (at(value, section, key) === undefined)
+        add('resources', `${name}: ${where} has no resources.${section}.${key}`);
+    }
+  }
+  return violations;
+}
+
+/** Every pod spec in an object (Deployments, Jobs, CronJobs), with where it sits. */
+function podSpecs(object: K8sObject): Json[] {
+  if (is(object, 'Deployment', 'apps') || is(object, 'StatefulSet', 'apps') || is(object, 'Job', 'batch')) {
+    const spec = at(object, 'spec', 'template', 'spec');
+    return isRecord(spec) ? [spec] : [];
+  }
+  if (is(object, 'CronJob', 'batch')) {
+    const spec = at(object, 'spec', 'jobTemplate', 'spec', 'template', 'spec');
+    return isRecord(spec) ? [spec] : [];
+  }
+  return [];
+}
+
+function checkPods(object: K8sObject): Violation[] {
+  const violations: Violation[] = [];
+  const name = describe(object);
+  const add = (rule: Violation['rule'], message: string) => violations.push({ rule, object: name, message });
+  const longRunning = is(object, 'Deployment', 'apps') || is(object, 'StatefulSet', 'apps');
+
+  for (const pod of podSpecs(object)) {
+    const podNonRoot = at(pod, 'securityContext', 'runAsNonRoot') === true;
+    const containers = [...records(pod['initContainers']), ...records(pod['containers'])];
+    for (const container of containers) {
+      const where = `${name}: container ${stringAt(container, 'name') ?? '?'}`;
+      const security = container['securityContext'];
+      if (!podNonRoot && at(security, 'runAsNonRoot') !== true)
+        add('security-context', `${where}: runAsNonRoot must be true`);
+      if (at(security, 'allowPrivilegeEscalation') !== false) {
+        add('security-context', `${where}: allowPrivilegeEscalation must be false`);
+      }
+      if (at(security, 'readOnlyRootFilesystem') !== true) {
+        add('security-context', `${where}: readOnlyRootFilesystem must be true`);
+      }
+      const drop = at(security, 'capabilities', 'drop');
+      if (!Array.isArray(drop) || !drop.includes('ALL'))
+        add('security-context', `${where}: capabilities must drop ALL`);
+      if (at(security, 'privileged') === true) add('security-context', `${where}: must not be privileged`);
+
+      const resources = container['resources'];
+      for (const [section, key] of [
+        ['requests', 'cpu'],
+        ['requests', 'memory'],
+        ['limits', 'memory'],
+      ] as const) {
+        if (at(resources, section, key) === undefined)
+          add('resources', `${where}: no resources.${section}.${key}`);
+      }
+
+      if (longRunning && !records(pod['initContainers']).includes(container)) {
+        const expected = { startupProbe: '/healthz', livenessProbe: '/healthz', readinessProbe: '/readyz' };
+        const ports = records(container['ports']);
+        for (const [probe, path] of Object.entries(expected)) {
+          const spec = container[probe];
+          if (!isRecord(spec)) {
+            add('probes', `${where}: no ${probe}`);
+            continue;
+          }
+          const httpPath = stringAt(spec, 'httpGet', 'path');
+          const port = at(spec, 'httpGet', 'port');
+          if (httpPath !== path)
+            add('probes', `${where}: ${probe} must GET ${path}, found ${httpPath ?? 'none'}`);
+          const declared = ports.some((p) => p['name'] === port || p['containerPort'] === port);
+          if (!declared)
+            add('probes', `${where}: ${probe} port ${String(port)} is not a declared container port`);
+        }
+        violations.push(...checkGrace(object, pod, container, where));
+      }
+    }
+  }
+  return violations;
+}
+
+/** A process that drains for SHUTDOWN_GRACE_MS must be given that long, plus its preStop pause. */
+function checkGrace(object: K8sObject, pod: Json, container: Json, where: string): Violation[] {
+  const graceMs = records(container['env']).find((e) => e['name'] === 'SHUTDOWN_GRACE_MS');
+  if (!graceMs) return [];
+  const drainSeconds = Number(stringAt(graceMs, 'value') ?? '10000') / 1000;
+  const preStop = numberAt(container, 'lifecycle', 'preStop', 'sleep', 'seconds') ?? 0;
+  const termination = numberAt(pod, 'terminationGracePeriodSeconds') ?? 30;
+  if (termination > preStop + drainSeconds) return [];
+  return [
+    {
+      rule: 'termination-grace',
+      object: describe(object),
+      message: `${where}: terminationGracePeriodSeconds ${termination} must exceed preStop ${preStop} s + SHUTDOWN_GRACE_MS ${drainSeconds} s`,
+    },
+  ];
+}
+
+function checkSecret(object: K8sObject): Violation[] {
+  if (!is(object, 'Secret')) return [];
+  const literal = (['data', 'stringData'] as const).filter((key) => {
+    const value = object[key];
+    return isRecord(value) && Object.keys(value).length > 0;
+  });
+  return literal.map((key) => ({
+    rule: 'secret-literal' as const,
+    object: describe(object),
+    message: `${describe(object)}: literal secret ${key} in the manifests (use an ExternalSecret or a SealedSecret)`,
+  }));
+}
+
+/** Every image reference in an object: containers anywhere, and the operators' image fields. */
+function images(value: unknown, path = ''): { path: string; image: string }[] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => images(item, `${path}[${index}]`));
+  if (!isRecord(value)) return [];
+  return Object.entries(value).flatMap(([key, child]) =>
+    (key === 'image' || key === 'imageName') && typeof child === 'string'
+      ? [{ path: `${path}.${key}`, image: child }]
+      : images(child, `${path}.${key}`),
+  );
+}
+
+export function imageTag(reference: string): { tag?: string; digest?: string } {
+  const [name, digest] = reference.split('@', 2) as [string, string | undefined];
+  const lastSlash = name.lastIndexOf('/');
+  const colon = name.indexOf(':', lastSlash + 1);
+  const tag = colon === -1 ? undefined : name.slice(colon + 1);
+  return { ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
+}
+
+function checkImages(object: K8sObject): Violation[] {
+  // Skip the last-applied and ConfigMap contents: only fields that name an image.
+  if (is(object, 'ConfigMap') || is(object, 'Secret')) return [];
+  const violations: Violation[] = [];
+  for (const { path, image } of images(object)) {
+    const { tag, digest } = imageTag(image);
+    if (digest !== undefined) continue;
+    if (tag === undefined) {
+      violations.push({
+        rule: 'image-pinned',
+        object: describe(object),
+        message: `${describe(object)}: image ${image} at ${path} has no tag or digest`,
+      });
+    } else if (tag === 'latest') {
+      violations.push({
+        rule: 'image-pinned',
+        object: describe(object),
+        message: `${describe(object)}: image ${image} at ${path} uses the moving tag latest`,
+      });
+    }
+  }
+  return violations;
+}
+
+function checkWalLevel(objects: K8sObject[]): Violation[] {
+  const clusters = objects.filter((o) => is(o, 'Cluster', 'postgresql.cnpg.io'));
+  if (clusters.length === 0) {
+    return [{ rule: 'wal-level', object: 'Cluster', message: 'no CloudNativePG Cluster in the manifests' }];
+  }
+  return clusters.flatMap((cluster) => {
+    const level = stringAt(cluster, 'spec', 'postgresql', 'parameters', 'wal_level');
+    return level === 'logical'
+      ? []
+      : [
+          {
+            rule: 'wal-level' as const,
+            object: describe(cluster),
+            message: `${describe(cluster)}: postgresql.parameters.wal_level must be logical (the CDC decodes the WAL), found ${level ?? 'unset'}`,
+          },
+        ];
+  });
+}
+
+/** Every policy over a rendered set of objects; an empty list means all hold. */
+export function checkPolicies(objects: K8sObject[]): Violation[] {
+  return [
+    ...workloads(objects).flatMap((workload) => checkWorkload(workload, objects)),
+    ...objects.flatMap(checkPods),
+    ...objects.flatMap(checkSecret),
+    ...objects.flatMap(checkImages),
+    ...checkWalLevel(objects),
+  ];
+}
