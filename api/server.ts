@@ -12,6 +12,7 @@ import type { Logger } from '../common/log.js';
 import { makeApp } from './app.js';
 import type { ApiDeps } from './deps.js';
 import { makeApiMetrics } from './http/metrics.js';
+import { makeStockAnnouncements } from './stock/stockAnnouncements.js';
 import { makeStockSource } from './stock/stockSource.js';
 import { makeVoucherEvents } from './vouchers/voucherEvents.js';
 import { makeObjectStore } from '../common/objectStore.js';
@@ -51,6 +52,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     log,
     metrics: makeApiMetrics({ defaultMetrics: true }),
     stock: makeStockSource({ pool, redis, log }),
+    stockEvents: makeStockAnnouncements({ redisUrl: config.redisUrl, pool, log }),
     vouchers: makeVoucherEvents({ amqpUrl: config.amqpUrl, exchange: config.voucherExchange, log }),
     store: config.objectStore ? makeObjectStore(config.objectStore) : undefined,
     lifecycle: { draining: false, streams: new Set() },
@@ -88,6 +90,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
         await closed;
       }
       redis?.disconnect();
+      await deps.stockEvents.close();
       await deps.vouchers.close();
       await pool.end();
       log.info('api stopped');

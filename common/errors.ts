@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
   | 'out_of_stock'
@@ -68,6 +69,8 @@ export const unauthorized = () =>
     status: 401,
     headers: { 'WWW-Authenticate': 'Bearer' },
   });
+
+export const forbidden = (message: string) => new AppError('forbidden', message, { status: 403 });
 
 export const notFound = (what = 'resource') => new AppError('not_found', `No such ${what}.`, { status: 404 });
 

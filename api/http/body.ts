@@ -1,6 +1,7 @@
 /**
- * Reading a JSON request body strictly: the right media type, UTF-8 only, a byte limit
- * enforced while reading (a 10 MB body is refused without being buffered), valid JSON.
+ * Reading request bodies strictly: the right media type, UTF-8 only, a byte limit enforced
+ * while reading (a 10 MB body is refused without being buffered), then valid JSON, or an HTML
+ * form's fields.
  */
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
@@ -16,8 +17,8 @@ export const unsupportedMediaType = () =>
     status: 415,
   });
 
-export async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
-  if (!ctx.is('application/json')) throw unsupportedMediaType();
+/** The body as text: UTF-8 (declared or not), at most `limit` bytes. */
+async function readUtf8Body(ctx: Context, limit: number): Promise<string> {
   const charset = ctx.request.charset;
   if (charset !== '' && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
     throw unsupportedMediaType();
@@ -36,15 +37,39 @@ export async function readJsonBody(ctx: Context, limit: number): Promise<unknown
     }
     throw err;
   }
-  let text: string;
   try {
-    text = utf8.decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw invalidRequest([{ field: 'body', message: 'is not valid UTF-8' }]);
   }
+}
+
+export async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
+  if (!ctx.is('application/json')) throw unsupportedMediaType();
+  const text = await readUtf8Body(ctx, limit);
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw invalidRequest([{ field: 'body', message: `is not valid JSON (${(err as Error).message})` }]);
   }
+}
+
+/** Whether the request carries an HTML form (the web pages' posts). */
+export const isFormPost = (ctx: Context) => typeof ctx.is('application/x-www-form-urlencoded') === 'string';
+
+/**
+ * An HTML form post (application/x-www-form-urlencoded): the same limits, and each field at
+ * most once (a repeated field is refused rather than one copy silently winning).
+ */
+export async function readFormBody(ctx: Context, limit: number): Promise<Record<string, string>> {
+  if (!isFormPost(ctx)) throw unsupportedMediaType();
+  const text = await readUtf8Body(ctx, limit);
+  const fields = Object.create(null) as Record<string, string>;
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (Object.hasOwn(fields, name)) {
+      throw invalidRequest([{ field: name, message: 'appears more than once' }]);
+    }
+    fields[name] = value;
+  }
+  return fields;
 }

@@ -50,7 +50,18 @@ export function renderErrors() {
       }
       ctx.status = err.status;
       ctx.set(err.headers);
+      // A page's request (a form post, an htmx call) gets the same error as HTML.
+      const renderError = ctx.state['renderError'] as
+        ((ctx: Context, err: AppError) => Promise<void>) | undefined;
       ctx.body = errorBody(err);
+      if (renderError) {
+        try {
+          await renderError(ctx, err);
+        } catch (failed) {
+          // The JSON body stays: better than no answer.
+          log?.error({ err: coerceError(failed) }, 'rendering an error page failed');
+        }
+      }
     }
   };
 }

@@ -122,9 +122,28 @@ export function makeOpenApiDocument(): Json {
       '/api/orders': {
         post: {
           summary: 'Reserve one unit of a product',
+          description:
+            'JSON for API clients. The web page posts the same fields as an HTML form ' +
+            '(application/x-www-form-urlencoded, with its CSRF token in `_csrf`) and gets HTML: ' +
+            'a fragment under the same status codes for htmx requests (HX-Request: true), or a ' +
+            '303 redirect to the order page (/orders/{orderId}) for a plain form post.',
           requestBody: {
             required: true,
-            content: json({ $ref: '#/components/schemas/OrderRequest' }),
+            content: {
+              ...json({ $ref: '#/components/schemas/OrderRequest' }),
+              'application/x-www-form-urlencoded': {
+                schema: {
+                  allOf: [
+                    { $ref: '#/components/schemas/OrderRequest' },
+                    {
+                      type: 'object',
+                      required: ['_csrf'],
+                      properties: { _csrf: { type: 'string', description: "The form's CSRF token" } },
+                    },
+                  ],
+                },
+              },
+            },
           },
           responses: {
             '201': { description: 'Reserved', content: json({ $ref: '#/components/schemas/Reserved' }) },
@@ -132,7 +151,11 @@ export function makeOpenApiDocument(): Json {
               description: 'The same orderId with the same details again: the first answer, unchanged',
               content: json({ $ref: '#/components/schemas/Reserved' }),
             },
+            '303': {
+              description: 'A plain form post (no htmx) was reserved: see Location, the order page',
+            },
             '400': invalid,
+            '403': error('A form post without a valid CSRF token, or from another site', ['forbidden']),
             '409': error('Refused', ['out_of_stock', 'duplicate_customer', 'order_id_conflict']),
             '413': tooLarge,
             '415': notJson,
@@ -269,6 +292,20 @@ export function makeOpenApiDocument(): Json {
             '400': invalid,
             '404': error('No such product', ['not_found']),
             '503': unavailable,
+          },
+        },
+      },
+      '/api/stock/events': {
+        get: {
+          summary:
+            'Server-Sent Events: `stock` with the Stock object at once, then on every change ' +
+            '(at most one event per 250 ms per stream, always the newest)',
+          parameters: [productIdQuery],
+          responses: {
+            '200': { description: 'text/event-stream', content: { 'text/event-stream': {} } },
+            '400': invalid,
+            '404': error('No such product', ['not_found']),
+            '503': error('Too many open streams, or the stock cannot be read now', ['unavailable']),
           },
         },
       },

@@ -1,19 +1,18 @@
 /**
- * POST /api/orders and GET /api/orders/:orderId.
+ * POST /api/orders and GET /api/orders/:orderId. One route per action, two answers: JSON for
+ * API clients, HTML for the web page (a form post, or an htmx request), chosen by content
+ * negotiation; the decision (takeOrder) and its error codes are the same for both.
  */
-import { randomBytes } from 'node:crypto';
 import { Router } from '@koa/router';
-import type { Middleware } from 'koa';
-import { AppError } from '../../common/errors.js';
-import { placeOrder, type PlaceOrderResult } from '../database/placeOrder.js';
+import type { Context, Middleware } from 'koa';
+import type { AppError } from '../../common/errors.js';
+import type { StoredOrder } from '../database/getOrder.js';
 import type { ApiDeps } from '../deps.js';
-import { readJsonBody } from '../http/body.js';
+import { isFormPost, readJsonBody } from '../http/body.js';
 import { rateLimit } from '../http/rateLimit.js';
-import { parseOrThrow } from '../http/validate.js';
 import { makeDownloadLink } from '../vouchers/downloadLink.js';
 import { authorizeOrder } from './orderAccess.js';
-import { deriveAccessToken, newAccessToken } from './accessToken.js';
-import { makeOrderRequestSchema } from './orderRequest.js';
+import { makeTakeOrder, type TakeOrder } from './takeOrder.js';
 
 /** The body of a reservation; a replay answers with exactly this again. */
 export interface ReservedBody {
@@ -33,26 +32,22 @@ function reservedBody(base: string, orderId: string, accessToken: string): Reser
   };
 }
 
-const REFUSALS: Record<string, AppError> = {
-  order_id_conflict: new AppError('order_id_conflict', 'This order id was already used with other details.', {
-    status: 409,
-  }),
-  duplicate_customer: new AppError(
-    'duplicate_customer',
-    'This customer already holds an order for this product.',
-    { status: 409 },
-  ),
-  out_of_stock: new AppError('out_of_stock', 'The product is out of stock.', { status: 409 }),
-  unknown_product: new AppError('invalid_request', 'The request is not valid.', {
-    status: 400,
-    details: [{ field: 'productId', message: 'no such product' }],
-  }),
-};
+/** How the web pages answer these routes for a browser (web/orderResponder.ts). */
+export interface OrderHtmlResponder {
+  /** Whether a GET should be answered with HTML (an htmx request, or a browser asking for it). */
+  wantsHtml(ctx: Context): boolean;
+  /** A form post: read, check CSRF, take the order, answer with a fragment or a redirect. */
+  placeFromForm(ctx: Context, take: TakeOrder): Promise<void>;
+  /** The order's status as an HTML fragment. */
+  renderOrder(ctx: Context, order: StoredOrder): void;
+  /** Errors as HTML; set as ctx.state.renderError for renderErrors (api/http/errors.ts). */
+  renderError(ctx: Context, err: AppError): Promise<void>;
+}
 
-export function makeOrderRoutes(deps: ApiDeps): Router {
+export function makeOrderRoutes(deps: ApiDeps, html?: OrderHtmlResponder): Router {
   const router = new Router();
-  const schema = makeOrderRequestSchema(deps.config.defaultCountry);
   const base = deps.config.publicUrl ?? '';
+  const take = makeTakeOrder(deps);
 
   const limit: Middleware = deps.config.rateLimit
     ? rateLimit({
@@ -62,72 +57,60 @@ export function makeOrderRoutes(deps: ApiDeps): Router {
       })
     : (_ctx, next) => next();
 
-  router.post('/api/orders', limit, async (ctx) => {
-    const body = parseOrThrow(schema, await readJsonBody(ctx, deps.config.bodyLimitBytes));
-    const productId = body.productId ?? deps.config.defaultProductId;
-    if (await deps.stock.refuseWithoutDatabase(productId, body.orderId !== undefined)) {
-      deps.metrics.orders.inc({ outcome: 'out_of_stock_flag' });
-      throw REFUSALS['out_of_stock'];
-    }
-    // 128 random bits when the client did not choose an id.
-    const orderId = body.orderId ?? randomBytes(16).toString('base64url');
-    const token = newAccessToken(deps.config.orderTokenKey, orderId);
-    const endTimer = deps.metrics.placeOrderSeconds.startTimer();
-    let result: PlaceOrderResult;
-    try {
-      result = await placeOrder(deps.pool, {
-        orderId,
-        productId,
-        customerKey: body.phone,
-        firstName: body.firstName,
-        lastName: body.lastName,
-        phone: body.phone,
-        tokenHash: token.hash,
-        tokenSalt: token.salt,
-      });
-    } catch (err) {
-      endTimer({ outcome: 'error' });
-      deps.metrics.orders.inc({ outcome: 'error' });
-      throw err;
-    }
-    endTimer({ outcome: result.outcome });
-    deps.metrics.orders.inc({ outcome: result.outcome });
-
-    if (result.outcome === 'reserved') {
-      ctx.status = 201;
-      ctx.set('Location', `${base}/api/orders/${orderId}`);
-      ctx.body = reservedBody(base, orderId, token.token);
-      return;
-    }
-    if (result.outcome === 'replay' && result.tokenSalt) {
-      const again = deriveAccessToken(deps.config.orderTokenKey, orderId, result.tokenSalt);
-      ctx.status = 200;
-      ctx.set('Location', `${base}/api/orders/${orderId}`);
-      ctx.body = reservedBody(base, orderId, again.token);
-      return;
-    }
-    throw REFUSALS[result.outcome] ?? new Error(`unexpected outcome ${result.outcome}`);
-  });
-
-  router.get('/api/orders/:orderId', async (ctx) => {
-    const order = await authorizeOrder(ctx, deps);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
-      orderId: order.orderId,
-      productId: order.productId,
-      status: order.status,
-      createdAt: order.createdAt.toISOString(),
-      ...(order.voucherKey && order.voucherStoredAt
-        ? {
-            voucher: {
-              url: makeDownloadLink(base, deps.config.orderTokenKey, order.orderId),
-              storedAt: order.voucherStoredAt.toISOString(),
-            },
-          }
-        : {}),
-      ...(order.redeemedAt ? { redeemedAt: order.redeemedAt.toISOString() } : {}),
+  /** Browsers get their errors (a 429 from the limit, too) as HTML. */
+  const htmlErrors =
+    (when: (ctx: Context) => boolean): Middleware =>
+    async (ctx, next) => {
+      if (html && when(ctx)) ctx.state['renderError'] = html.renderError;
+      await next();
     };
-  });
+
+  router.post(
+    '/api/orders',
+    htmlErrors((ctx) => isFormPost(ctx) && (html?.wantsHtml(ctx) ?? false)),
+    limit,
+    async (ctx) => {
+      ctx.vary('Content-Type');
+      if (html && isFormPost(ctx)) {
+        await html.placeFromForm(ctx, take);
+        return;
+      }
+      const taken = await take(await readJsonBody(ctx, deps.config.bodyLimitBytes));
+      ctx.status = taken.status;
+      ctx.set('Location', `${base}/api/orders/${taken.orderId}`);
+      ctx.body = reservedBody(base, taken.orderId, taken.accessToken);
+    },
+  );
+
+  router.get(
+    '/api/orders/:orderId',
+    htmlErrors((ctx) => html?.wantsHtml(ctx) ?? false),
+    async (ctx) => {
+      const order = await authorizeOrder(ctx, deps);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.vary('Accept');
+      ctx.vary('HX-Request');
+      if (html?.wantsHtml(ctx)) {
+        html.renderOrder(ctx, order);
+        return;
+      }
+      ctx.body = {
+        orderId: order.orderId,
+        productId: order.productId,
+        status: order.status,
+        createdAt: order.createdAt.toISOString(),
+        ...(order.voucherKey && order.voucherStoredAt
+          ? {
+              voucher: {
+                url: makeDownloadLink(base, deps.config.orderTokenKey, order.orderId),
+                storedAt: order.voucherStoredAt.toISOString(),
+              },
+            }
+          : {}),
+        ...(order.redeemedAt ? { redeemedAt: order.redeemedAt.toISOString() } : {}),
+      };
+    },
+  );
 
   return router;
 }

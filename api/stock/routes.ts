@@ -1,7 +1,12 @@
-/** GET /api/stock: the product's stock, from the CDC stock flag or else Postgres. */
+/**
+ * GET /api/stock: the product's stock, from the CDC stock flag or else Postgres.
+ * GET /api/stock/events: the same, pushed (SSE) as it changes: the page's live stock.
+ */
 import { Router } from '@koa/router';
 import { invalidRequest, notFound } from '../../common/errors.js';
+import type { Stock } from '../database/stock.js';
 import type { ApiDeps } from '../deps.js';
+import { checkStreamCapacity, startEventStream } from '../http/eventStream.js';
 import { PRODUCT_ID } from '../http/validate.js';
 
 /** ?productId= if given and well-formed, else the default product. */
@@ -14,6 +19,8 @@ export function productIdFromQuery(query: Record<string, unknown>, fallback: str
   return given;
 }
 
+const COALESCE_MS = 250;
+
 export function makeStockRoutes(deps: ApiDeps): Router {
   const router = new Router();
   router.get('/api/stock', async (ctx) => {
@@ -24,6 +31,35 @@ export function makeStockRoutes(deps: ApiDeps): Router {
     ctx.set('Cache-Control', 'no-cache');
     ctx.set('X-Stock-Source', source);
     ctx.body = body;
+  });
+
+  router.get('/api/stock/events', async (ctx) => {
+    const productId = productIdFromQuery(ctx.query, deps.config.defaultProductId);
+    checkStreamCapacity(deps);
+    const current = await deps.stock.get(productId);
+    if (!current) throw notFound('product');
+    const stream = startEventStream(ctx, deps);
+    // During a sale the stock changes with every order: each stream gets at most one event
+    // per COALESCE_MS, always the newest.
+    let lastSentAt = 0;
+    let pending: Stock | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      if (!pending) return;
+      const { productId: id, name, total, remaining, available } = pending;
+      pending = undefined;
+      lastSentAt = Date.now();
+      stream.send('stock', { productId: id, name, total, remaining, available });
+    };
+    const onStock = (stock: Stock) => {
+      pending = stock;
+      if (timer) return;
+      timer = setTimeout(flush, Math.max(0, lastSentAt + COALESCE_MS - Date.now()));
+    };
+    stream.onClose(() => clearTimeout(timer));
+    stream.onClose(deps.stockEvents.listen(productId, onStock));
+    onStock(current);
   });
   return router;
 }

@@ -6,19 +6,15 @@
  * database and one stored after it arrives as a notification (possibly both: sent once).
  * Notifications missed while RabbitMQ was down are found the same way on the next subscribe.
  */
-import { PassThrough } from 'node:stream';
 import { Router } from '@koa/router';
 import { AppError, notFound, unauthorized } from '../../common/errors.js';
 import { getOrder } from '../database/getOrder.js';
 import { voucherKey } from '../../common/objectStore.js';
 import type { ApiDeps } from '../deps.js';
+import { checkStreamCapacity, startEventStream } from '../http/eventStream.js';
 import { ORDER_ID } from '../http/validate.js';
 import { authorizeOrder } from '../orders/orderAccess.js';
 import { makeDownloadLink, verifyDownloadLink } from './downloadLink.js';
-
-const HEARTBEAT_MS = 15_000;
-/** A stream is closed after this long; EventSource reconnects and checks again. */
-const STREAM_LIFETIME_MS = 10 * 60_000;
 
 export function makeVoucherRoutes(deps: ApiDeps): Router {
   const router = new Router();
@@ -36,48 +32,19 @@ export function makeVoucherRoutes(deps: ApiDeps): Router {
   };
 
   router.get('/api/orders/:orderId/events', async (ctx) => {
-    if (deps.lifecycle.streams.size >= deps.config.maxEventStreams || deps.lifecycle.draining) {
-      throw new AppError('unavailable', 'Too many open event streams; retry shortly.', {
-        status: 503,
-        headers: { 'Retry-After': '5' },
-      });
-    }
+    checkStreamCapacity(deps);
     const order = await authorizeOrder(ctx, deps);
-    const stream = new PassThrough();
+    const stream = startEventStream(ctx, deps);
     let sent = false;
-    const send = (event: string, data: unknown) =>
-      stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const sendVoucher = () => {
       if (sent) return;
       sent = true;
-      send('voucher', {
+      stream.send('voucher', {
         orderId: order.orderId,
         url: makeDownloadLink(base, deps.config.orderTokenKey, order.orderId),
       });
     };
-
-    const unlisten = deps.vouchers.listen(order.orderId, sendVoucher);
-    const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
-    const lifetime = setTimeout(() => close(), STREAM_LIFETIME_MS);
-    const close = () => {
-      clearInterval(heartbeat);
-      clearTimeout(lifetime);
-      unlisten();
-      deps.lifecycle.streams.delete(close);
-      stream.end();
-    };
-    deps.lifecycle.streams.add(close);
-    ctx.req.on('close', close);
-
-    ctx.status = 200;
-    ctx.set({
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no',
-      Connection: 'keep-alive',
-    });
-    ctx.body = stream;
-    stream.write('retry: 3000\n\n');
+    stream.onClose(deps.vouchers.listen(order.orderId, sendVoucher));
     // The listener is in place: now a voucher stored earlier is found here, in the database
     // or, between the upload and its recording, in the bucket itself.
     const now = await getOrder(deps.pool, order.orderId);

@@ -1,0 +1,52 @@
+import type { Pool } from '../../common/db.js';
+
+export interface VoucherLookup {
+  code: string;
+  orderId: string;
+  productId: string;
+  status: string;
+  redeemedAt: Date | null;
+}
+
+/** crs.get_voucher (sql/vouchers.sql): a coupon by its normalised code. */
+export async function lookupVoucher(pool: Pool, code: string): Promise<VoucherLookup | undefined> {
+  const { rows } = await pool.query<{
+    code: string;
+    order_id: string;
+    product_id: string;
+    status: string;
+    redeemed_at: Date | null;
+  }>({ name: 'get_voucher', text: 'select * from crs.get_voucher($1)', values: [code] });
+  const row = rows[0];
+  return (
+    row && {
+      code: row.code,
+      orderId: row.order_id,
+      productId: row.product_id,
+      status: row.status,
+      redeemedAt: row.redeemed_at,
+    }
+  );
+}
+
+export interface RedeemResult {
+  outcome: 'redeemed' | 'already_redeemed' | 'cancelled' | 'not_found';
+  orderId: string | null;
+  redeemedAt: Date | null;
+}
+
+/** crs.redeem_voucher (sql/vouchers.sql): marks a coupon used, once. */
+export async function redeemVoucher(pool: Pool, code: string, by: string): Promise<RedeemResult> {
+  const { rows } = await pool.query<{ outcome: string; order_id: string | null; redeemed_at: Date | null }>({
+    name: 'redeem_voucher',
+    text: 'select * from crs.redeem_voucher($1, $2)',
+    values: [code, by],
+  });
+  const row = rows[0];
+  if (!row) return { outcome: 'not_found', orderId: null, redeemedAt: null };
+  return {
+    outcome: row.outcome as RedeemResult['outcome'],
+    orderId: row.order_id,
+    redeemedAt: row.redeemed_at,
+  };
+}

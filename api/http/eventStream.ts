@@ -1,0 +1,67 @@
+/**
+ * Server-Sent Event streams: the headers, a heartbeat comment that keeps proxies from closing
+ * an idle stream, a bounded lifetime (EventSource reconnects and the route checks again), a
+ * cap on open streams per process, and an end when the process drains.
+ */
+import { PassThrough } from 'node:stream';
+import type { Context } from 'koa';
+import { AppError } from '../../common/errors.js';
+import type { ApiDeps } from '../deps.js';
+
+const HEARTBEAT_MS = 15_000;
+/** A stream is closed after this long; EventSource reconnects and checks again. */
+const STREAM_LIFETIME_MS = 10 * 60_000;
+
+export interface EventStreamHandle {
+  send(event: string, data: unknown): void;
+  /** Runs when the stream ends, whoever ends it. */
+  onClose(cleanup: () => void): void;
+}
+
+/** Refuses with 503 when this process holds as many streams as it may, or is draining. */
+export function checkStreamCapacity(deps: Pick<ApiDeps, 'config' | 'lifecycle'>): void {
+  if (deps.lifecycle.streams.size >= deps.config.maxEventStreams || deps.lifecycle.draining) {
+    throw new AppError('unavailable', 'Too many open event streams; retry shortly.', {
+      status: 503,
+      headers: { 'Retry-After': '5' },
+    });
+  }
+}
+
+export function startEventStream(ctx: Context, deps: Pick<ApiDeps, 'lifecycle'>): EventStreamHandle {
+  const stream = new PassThrough();
+  const cleanups: (() => void)[] = [];
+  const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
+  const lifetime = setTimeout(() => close(), STREAM_LIFETIME_MS);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    clearTimeout(lifetime);
+    for (const cleanup of cleanups) cleanup();
+    deps.lifecycle.streams.delete(close);
+    stream.end();
+  };
+  deps.lifecycle.streams.add(close);
+  ctx.req.on('close', close);
+
+  ctx.status = 200;
+  ctx.set({
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Accel-Buffering': 'no',
+    Connection: 'keep-alive',
+  });
+  ctx.body = stream;
+  stream.write('retry: 3000\n\n');
+  return {
+    send(event, data) {
+      if (!closed) stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    onClose(cleanup) {
+      if (closed) cleanup();
+      else cleanups.push(cleanup);
+    },
+  };
+}

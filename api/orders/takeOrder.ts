@@ -1,0 +1,83 @@
+/**
+ * Deciding one order, whatever shape it came in (JSON from an API client, a form from the
+ * page): validation, the sold-out shortcut, the stored procedure, metrics. Refusals are thrown
+ * as the contract's AppErrors; each route only chooses how to answer.
+ */
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../../common/errors.js';
+import { placeOrder, type PlaceOrderResult } from '../database/placeOrder.js';
+import type { ApiDeps } from '../deps.js';
+import { parseOrThrow } from '../http/validate.js';
+import { deriveAccessToken, newAccessToken } from './accessToken.js';
+import { makeOrderRequestSchema } from './orderRequest.js';
+
+export interface TakenOrder {
+  /** 201 for a new reservation, 200 for a replay of one. */
+  status: 200 | 201;
+  orderId: string;
+  productId: string;
+  accessToken: string;
+}
+
+export const REFUSALS: Record<string, AppError> = {
+  order_id_conflict: new AppError('order_id_conflict', 'This order id was already used with other details.', {
+    status: 409,
+  }),
+  duplicate_customer: new AppError(
+    'duplicate_customer',
+    'This customer already holds an order for this product.',
+    { status: 409 },
+  ),
+  out_of_stock: new AppError('out_of_stock', 'The product is out of stock.', { status: 409 }),
+  unknown_product: new AppError('invalid_request', 'The request is not valid.', {
+    status: 400,
+    details: [{ field: 'productId', message: 'no such product' }],
+  }),
+};
+
+export type TakeOrder = (input: unknown) => Promise<TakenOrder>;
+
+export function makeTakeOrder(deps: ApiDeps): TakeOrder {
+  const schema = makeOrderRequestSchema(deps.config.defaultCountry);
+
+  return async function takeOrder(input) {
+    const body = parseOrThrow(schema, input);
+    const productId = body.productId ?? deps.config.defaultProductId;
+    if (await deps.stock.refuseWithoutDatabase(productId, body.orderId !== undefined)) {
+      deps.metrics.orders.inc({ outcome: 'out_of_stock_flag' });
+      throw REFUSALS['out_of_stock'];
+    }
+    // 128 random bits when the client did not choose an id.
+    const orderId = body.orderId ?? randomBytes(16).toString('base64url');
+    const token = newAccessToken(deps.config.orderTokenKey, orderId);
+    const endTimer = deps.metrics.placeOrderSeconds.startTimer();
+    let result: PlaceOrderResult;
+    try {
+      result = await placeOrder(deps.pool, {
+        orderId,
+        productId,
+        customerKey: body.phone,
+        firstName: body.firstName,
+        lastName: body.lastName,
+        phone: body.phone,
+        tokenHash: token.hash,
+        tokenSalt: token.salt,
+      });
+    } catch (err) {
+      endTimer({ outcome: 'error' });
+      deps.metrics.orders.inc({ outcome: 'error' });
+      throw err;
+    }
+    endTimer({ outcome: result.outcome });
+    deps.metrics.orders.inc({ outcome: result.outcome });
+
+    if (result.outcome === 'reserved') {
+      return { status: 201, orderId, productId, accessToken: token.token };
+    }
+    if (result.outcome === 'replay' && result.tokenSalt) {
+      const again = deriveAccessToken(deps.config.orderTokenKey, orderId, result.tokenSalt);
+      return { status: 200, orderId, productId, accessToken: again.token };
+    }
+    throw REFUSALS[result.outcome] ?? new Error(`unexpected outcome ${result.outcome}`);
+  };
+}

@@ -1,0 +1,47 @@
+-- The admin page's reads: every product's stock, and the latest orders. Personal data leaves
+-- the database already shortened (first name, last initial, the phone's last three digits):
+-- the page needs to recognise an order, not to contact anyone.
+
+create or replace function crs.list_products()
+returns table (product_id text, name text, total integer, remaining integer)
+language sql
+stable
+security definer
+set search_path = crs, pg_temp
+as $$
+  select p.product_id, p.name, p.total,
+         coalesce((select sum(s.remaining)::integer
+                     from crs.stock_shards s
+                    where s.product_id = p.product_id), 0)
+    from crs.products p
+   order by p.product_id;
+$$;
+
+-- The newest orders first (all products, or one), at most p_limit (1..500) of them.
+create or replace function crs.list_orders(p_product_id text, p_limit integer)
+returns table (
+  order_id    text,
+  product_id  text,
+  status      text,
+  customer    text,
+  created_at  timestamptz,
+  redeemed_at timestamptz
+)
+language sql
+stable
+security definer
+set search_path = crs, pg_temp
+as $$
+  select o.order_id, o.product_id, o.status,
+         o.first_name || ' ' || left(o.last_name, 1) || '. (…' || right(o.customer_key, 3) || ')',
+         o.created_at, o.redeemed_at
+    from crs.orders o
+   where p_product_id is null or o.product_id = p_product_id
+   order by o.created_at desc, o.order_id
+   limit greatest(1, least(coalesce(p_limit, 50), 500));
+$$;
+
+revoke all on function crs.list_products() from public;
+revoke all on function crs.list_orders(text, integer) from public;
+grant execute on function crs.list_products() to crs_api;
+grant execute on function crs.list_orders(text, integer) to crs_api;
