@@ -12,20 +12,24 @@ import { requestContext } from './http/requestContext.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { makeHealthRoutes } from './health/routes.js';
 import { makeOpenApiDocument } from './openapi/document.js';
-import { makeOrderRoutes } from './orders/routes.js';
+import { makeOrderRoutes, type OrderHtmlResponder } from './orders/routes.js';
 import { makeStockRoutes } from './stock/routes.js';
 import { makeVoucherRoutes } from './vouchers/routes.js';
 import { makeStaffRoutes } from './vouchers/staffRoutes.js';
+import { makeWeb } from '../web/routes.js';
 
-/** Every router of the API; test/api/openapi.test.ts compares their routes with the document. */
-export function makeRouters(deps: ApiDeps): Router[] {
+/**
+ * Every router of the API; test/api/openapi.test.ts compares their routes with the document.
+ * `html` answers the order routes for the web page (content negotiation).
+ */
+export function makeRouters(deps: ApiDeps, html?: OrderHtmlResponder): Router[] {
   const openApi = makeOpenApiDocument();
   const docs = new Router();
   docs.get('/api/openapi.json', (ctx) => {
     ctx.body = openApi;
   });
   return [
-    makeOrderRoutes(deps),
+    makeOrderRoutes(deps, html),
     makeVoucherRoutes(deps),
     makeStaffRoutes(deps),
     makeStockRoutes(deps),
@@ -44,6 +48,9 @@ export function makeApp(deps: ApiDeps): Koa {
   app.use(measureRequests(deps.metrics));
   app.use(securityHeaders());
   app.use(renderErrors());
-  for (const router of makeRouters(deps)) app.use(router.routes());
+  // The web client (web/): pages, their assets, and HTML answers on the order routes.
+  const web = makeWeb(deps);
+  app.use(web.pageErrors);
+  for (const router of [...makeRouters(deps, web.orders), ...web.routers]) app.use(router.routes());
   return app;
 }

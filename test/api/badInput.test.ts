@@ -77,13 +77,14 @@ const cases: Case[] = [
     code: 'unsupported_media_type',
   },
   {
-    name: 'form encoding',
+    // The web page's form posts this way, always with its CSRF token (test/web/pages.test.ts).
+    name: "form encoding without the page's CSRF token",
     request: {
       body: 'firstName=A&lastName=B',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     },
-    status: 415,
-    code: 'unsupported_media_type',
+    status: 403,
+    code: 'forbidden',
   },
   {
     name: 'no content type',

@@ -1,0 +1,165 @@
+// @ts-check
+/**
+ * The page's few lines of script, on top of htmx (which posts the forms and swaps fragments):
+ *  - live stock: an EventSource on /api/stock/events updates the count and shows the form or
+ *    the sold-out notice (no polling);
+ *  - the order: after a reservation the order id and its token are kept in this device's
+ *    localStorage and in the URL fragment (never in a cookie, never sent to the server in the
+ *    URL), the voucher event is awaited on /api/orders/:id/events, and then htmx fetches the
+ *    order's status fragment with the download link.
+ * Every word shown comes from the server's fragments (web/strings.ts); none is written here.
+ */
+(function () {
+  'use strict';
+
+  var STORE = 'crs.orders';
+
+  /** @returns {Record<string, {orderId: string, token: string}>} */
+  function readStore() {
+    try {
+      var parsed = JSON.parse(window.localStorage.getItem(STORE) || '{}');
+      return parsed && typeof parsed === 'object' ? parsed : {};
+    } catch {
+      return {};
+    }
+  }
+
+  /** @param {string} productId @param {string} orderId @param {string} token */
+  function remember(productId, orderId, token) {
+    try {
+      var all = readStore();
+      all[productId] = { orderId: orderId, token: token };
+      window.localStorage.setItem(STORE, JSON.stringify(all));
+    } catch {
+      // Storage may be off (private mode): the URL fragment still holds the order.
+    }
+  }
+
+  /** The token in the URL fragment (#token=...), if any. */
+  function tokenFromFragment() {
+    var match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(window.location.hash);
+    return match ? match[1] : undefined;
+  }
+
+  /** @param {string} orderId @param {string} token */
+  function orderUrl(orderId, token) {
+    return '/orders/' + encodeURIComponent(orderId) + '#token=' + token;
+  }
+
+  // Live stock -----------------------------------------------------------------------------
+
+  /** @param {{remaining: number, total: number, available: boolean}} stock */
+  function applyStock(stock) {
+    document.querySelectorAll('[data-remaining]').forEach(function (el) {
+      el.textContent = String(stock.remaining);
+    });
+    document.querySelectorAll('[data-total]').forEach(function (el) {
+      el.textContent = String(stock.total);
+    });
+    var formArea = document.getElementById('order-form-area');
+    var soldOut = document.getElementById('sold-out');
+    // Once an order's status replaced them, stock changes no longer concern this page.
+    if (!formArea || !soldOut) return;
+    var hadFocus = formArea.contains(document.activeElement);
+    formArea.hidden = !stock.available;
+    soldOut.hidden = stock.available;
+    if (hadFocus && !stock.available) {
+      soldOut.setAttribute('tabindex', '-1');
+      soldOut.focus();
+    }
+  }
+
+  function followStock() {
+    var stock = document.getElementById('stock');
+    var url = stock && stock.getAttribute('data-stock-events');
+    if (!url || !('EventSource' in window)) return;
+    var source = new EventSource(url);
+    source.addEventListener('stock', function (event) {
+      try {
+        applyStock(JSON.parse(/** @type {MessageEvent} */ (event).data));
+      } catch {
+        // A malformed event changes nothing.
+      }
+    });
+  }
+
+  // The order --------------------------------------------------------------------------------
+
+  /** @param {string} orderId @param {string} token */
+  function loadStatus(orderId, token) {
+    var htmx = /** @type {any} */ (window).htmx;
+    return htmx.ajax('GET', '/api/orders/' + encodeURIComponent(orderId), {
+      target: '#order-area',
+      swap: 'innerHTML',
+      headers: { Authorization: 'Bearer ' + token },
+    });
+  }
+
+  /** @type {EventSource | undefined} */
+  var voucherSource;
+
+  /** Whenever an order's status appears (after ordering, or loaded), follow it. */
+  /** @param {Element} status */
+  function followOrder(status) {
+    var orderId = status.getAttribute('data-order-id') || '';
+    var productId = status.getAttribute('data-product-id') || '';
+    var given = status.getAttribute('data-token');
+    var token = given || tokenFromFragment();
+    if (!orderId || !token) return;
+    if (given) {
+      // Just ordered (or the no-script redirect): keep the order, and move the token out of
+      // the query into the fragment so it is not sent again.
+      remember(productId, orderId, token);
+      status.removeAttribute('data-token');
+      window.history.replaceState(null, '', orderUrl(orderId, token));
+      // Keyboard and screen-reader users land on the news, not on a button that is gone.
+      status.setAttribute('tabindex', '-1');
+      /** @type {HTMLElement} */ (status).focus();
+    }
+    if (status.getAttribute('data-status') !== 'reserved' || !('EventSource' in window)) return;
+    if (voucherSource) voucherSource.close();
+    var events = status.getAttribute('data-events') + '?token=' + encodeURIComponent(token);
+    var source = new EventSource(events);
+    voucherSource = source;
+    source.addEventListener('voucher', function () {
+      source.close();
+      loadStatus(orderId, /** @type {string} */ (token));
+    });
+  }
+
+  /** An order page opened with the token in its fragment: fetch the status. */
+  function loadOrderPage() {
+    var area = document.querySelector('[data-load-order]');
+    if (!area) return;
+    var token = tokenFromFragment();
+    var orderId = area.getAttribute('data-order-id') || '';
+    if (token) loadStatus(orderId, token);
+  }
+
+  /** On the product page: a link back to the order this device already placed. */
+  function showExistingOrder() {
+    var stock = document.getElementById('stock');
+    var notice = document.getElementById('existing-order');
+    var link = document.getElementById('existing-order-link');
+    if (!stock || !notice || !link) return;
+    var saved = readStore()[stock.getAttribute('data-product-id') || ''];
+    if (!saved) return;
+    link.setAttribute('href', orderUrl(saved.orderId, saved.token));
+    notice.hidden = false;
+  }
+
+  function start() {
+    var htmx = /** @type {any} */ (window).htmx;
+    followStock();
+    showExistingOrder();
+    htmx.onLoad(function (/** @type {Element} */ root) {
+      var status =
+        root.id === 'order-status' ? root : root.querySelector && root.querySelector('#order-status');
+      if (status) followOrder(status);
+    });
+    loadOrderPage();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

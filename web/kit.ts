@@ -1,0 +1,18 @@
+/** What every page handler needs, built once by makeWebRoutes. */
+import type { Context } from 'koa';
+import type { ApiDeps } from '../api/deps.js';
+import type { Assets } from './assets.js';
+import type { Csrf } from './csrf.js';
+import { stringsFor, type Strings } from './strings.js';
+
+export interface WebKit {
+  deps: ApiDeps;
+  assets: Assets;
+  csrf: Csrf;
+}
+
+/** The request's language. */
+export const stringsOf = (ctx: Context): Strings => stringsFor(ctx.get('accept-language'));
+
+/** An htmx request: answer with a fragment, not a whole page. */
+export const isHtmx = (ctx: Context) => ctx.get('hx-request') === 'true';

@@ -1,0 +1,250 @@
+/** The staff and admin pages: sign-in, the coupon desk, and the stock and orders overview. */
+import type { OrderSummary } from '../../api/database/admin.js';
+import type { Stock } from '../../api/database/stock.js';
+import type { VoucherLookup } from '../../api/database/vouchers.js';
+import { CSRF_FIELD } from '../csrf.js';
+import { html, type Html } from '../html.js';
+import type { Strings } from '../strings.js';
+
+export function signInForm(
+  t: Strings,
+  options: {
+    path: string;
+    heading: string;
+    label: string;
+    csrf: string;
+    error?: string | undefined;
+    returnTo: string;
+  },
+): Html {
+  return html`<section class="card" aria-labelledby="sign-in-heading">
+    <h1 id="sign-in-heading">${options.heading}</h1>
+    <form method="post" action="${options.path}/sign-in" novalidate>
+      ${options.error ? html`<div class="form-error" role="alert"><p>${options.error}</p></div>` : ''}
+      <input type="hidden" name="${CSRF_FIELD}" value="${options.csrf}" />
+      <input type="hidden" name="returnTo" value="${options.returnTo}" />
+      <!-- For password managers: the account is the role. -->
+      <input type="hidden" name="username" autocomplete="username" value="${options.path.slice(1)}" />
+      <div class="field">
+        <label for="token">${options.label}</label>
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autocomplete="current-password"
+          required
+          aria-required="true"
+          maxlength="512"
+        />
+      </div>
+      <button type="submit" class="button">${t.staff.signIn}</button>
+    </form>
+  </section>`;
+}
+
+export function signOutForm(t: Strings, path: string, csrf: string): Html {
+  return html`<form class="sign-out" method="post" action="${path}/sign-out">
+    <input type="hidden" name="${CSRF_FIELD}" value="${csrf}" />
+    <button type="submit" class="link">${t.staff.signOut}</button>
+  </form>`;
+}
+
+export type LookupResult =
+  | { kind: 'none' }
+  | { kind: 'not_found'; code: string }
+  | { kind: 'found'; voucher: VoucherLookup }
+  | { kind: 'redeemed'; voucher: VoucherLookup }
+  | { kind: 'refused'; voucher: VoucherLookup | undefined; redeemedAt: Date | null };
+
+/** What staff see about one code, and the redeem button while it can be redeemed. */
+export function lookupResult(t: Strings, result: LookupResult, csrf: string): Html {
+  if (result.kind === 'none') return html``;
+  if (result.kind === 'not_found') {
+    return html`<div class="result refused" role="alert"><p>${t.staff.notFound}</p></div>`;
+  }
+  if (result.kind === 'redeemed') {
+    return html`<div class="result ok" role="status">
+      <p><strong>${t.staff.redeemed(t.formatTime(result.voucher.redeemedAt ?? new Date()))}</strong></p>
+      <p>${t.staff.code}: <code>${result.voucher.code}</code></p>
+    </div>`;
+  }
+  if (result.kind === 'refused') {
+    return html`<div class="result refused" role="alert">
+      <p>
+        <strong
+          >${t.staff.alreadyRedeemed(result.redeemedAt ? t.formatTime(result.redeemedAt) : undefined)}</strong
+        >
+      </p>
+    </div>`;
+  }
+  const { voucher } = result;
+  const redeemable = voucher.status === 'reserved' || voucher.status === 'voucher_ready';
+  return html`<div class="result">
+    <dl>
+      <dt>${t.staff.code}</dt>
+      <dd><code>${voucher.code}</code></dd>
+      <dt>${t.staff.order}</dt>
+      <dd>${voucher.orderId}</dd>
+      <dt>${t.admin.status}</dt>
+      <dd>
+        ${t.staff.status[voucher.status] ?? voucher.status}${
+          voucher.redeemedAt ? ` (${t.formatTime(voucher.redeemedAt)})` : ''
+        }
+      </dd>
+    </dl>
+    ${
+      redeemable
+        ? html`<form
+            method="post"
+            action="/staff/redeem"
+            hx-post="/staff/redeem"
+            hx-target="#lookup-result"
+            hx-swap="innerHTML"
+            hx-disabled-elt="find button"
+          >
+            <input type="hidden" name="${CSRF_FIELD}" value="${csrf}" />
+            <input type="hidden" name="code" value="${voucher.code}" />
+            <button type="submit" class="button" id="redeem">${t.staff.redeem}</button>
+          </form>`
+        : ''
+    }
+  </div>`;
+}
+
+export function staffDesk(t: Strings, options: { code: string; result: LookupResult; csrf: string }): Html {
+  return html`<h1>${t.staff.title}</h1>
+    <section class="card" aria-labelledby="lookup-heading">
+      <h2 id="lookup-heading">${t.staff.lookupHeading}</h2>
+      <form
+        role="search"
+        method="get"
+        action="/staff"
+        hx-get="/staff"
+        hx-target="#lookup-result"
+        hx-swap="innerHTML"
+        novalidate
+      >
+        <div class="field">
+          <label for="code">${t.staff.code}</label>
+          <p class="hint" id="code-hint">${t.staff.codeHint}</p>
+          <input
+            id="code"
+            name="code"
+            value="${options.code}"
+            autocomplete="off"
+            autocapitalize="characters"
+            spellcheck="false"
+            maxlength="64"
+            required
+            aria-required="true"
+            aria-describedby="code-hint"
+          />
+        </div>
+        <button type="submit" class="button">${t.staff.lookup}</button>
+      </form>
+      <div id="lookup-result" aria-live="polite">${lookupResult(t, options.result, options.csrf)}</div>
+    </section>`;
+}
+
+export function productsTable(
+  t: Strings,
+  options: { products: Stock[]; csrf: string; message?: string; error?: string },
+): Html {
+  return html`<section class="card" id="products" aria-labelledby="products-heading">
+    <h2 id="products-heading">${t.admin.productsHeading}</h2>
+    <div aria-live="polite">
+      ${options.message ? html`<p class="result ok" role="status">${options.message}</p>` : ''}
+      ${options.error ? html`<p class="result refused" role="alert">${options.error}</p>` : ''}
+    </div>
+    <div class="table-scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">${t.admin.product}</th>
+            <th scope="col">${t.admin.total}</th>
+            <th scope="col">${t.admin.remaining}</th>
+            <th scope="col">${t.admin.reserved}</th>
+            <th scope="col">${t.admin.available}</th>
+            <th scope="col">${t.admin.changeTotal}</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${options.products.map(
+            (p) =>
+              html`<tr>
+                <th scope="row">
+                  <a href="/admin?productId=${encodeURIComponent(p.productId)}">${p.name}</a>
+                  <span class="hint">${p.productId}</span>
+                </th>
+                <td>${p.total}</td>
+                <td>${p.remaining}</td>
+                <td>${p.total - p.remaining}</td>
+                <td>${p.available ? t.admin.yes : t.admin.no}</td>
+                <td>
+                  <form
+                    class="inline"
+                    method="post"
+                    action="/admin/products/${p.productId}"
+                    hx-post="/admin/products/${p.productId}"
+                    hx-target="#products"
+                    hx-swap="outerHTML"
+                    hx-disabled-elt="find button"
+                    novalidate
+                  >
+                    <input type="hidden" name="${CSRF_FIELD}" value="${options.csrf}" />
+                    <label class="visually-hidden" for="total-${p.productId}"
+                      >${t.admin.changeTotal}: ${p.name}</label
+                    >
+                    <input
+                      id="total-${p.productId}"
+                      name="total"
+                      type="number"
+                      inputmode="numeric"
+                      min="0"
+                      step="1"
+                      value="${p.total}"
+                      required
+                    />
+                    <button type="submit" class="button">${t.admin.save}</button>
+                  </form>
+                </td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+  </section>`;
+}
+
+export function ordersTable(t: Strings, productName: string, orders: OrderSummary[]): Html {
+  return html`<section class="card" aria-labelledby="orders-heading">
+    <h2 id="orders-heading">${t.admin.ordersHeading}: ${productName}</h2>
+    ${
+      orders.length === 0
+        ? html`<p>${t.admin.noOrders}</p>`
+        : html`<div class="table-scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">${t.admin.orderId}</th>
+                  <th scope="col">${t.admin.customer}</th>
+                  <th scope="col">${t.admin.status}</th>
+                  <th scope="col">${t.admin.createdAt}</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${orders.map(
+                  (o) =>
+                    html`<tr>
+                      <td><code>${o.orderId}</code></td>
+                      <td>${o.customer}</td>
+                      <td>${t.staff.status[o.status] ?? o.status}</td>
+                      <td>${t.formatTime(o.createdAt)}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`
+    }
+  </section>`;
+}

@@ -1,0 +1,94 @@
+/**
+ * Sign-in and sign-out for the staff and admin pages, shared by both: CSRF-checked posts,
+ * attempts limited per client address, failures logged (never the token given).
+ */
+import type { Router } from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { readFormBody } from '../api/http/body.js';
+import { rateLimit } from '../api/http/rateLimit.js';
+import { CSRF_FIELD } from './csrf.js';
+import { stringsOf, type WebKit } from './kit.js';
+import { page, setPageHeaders } from './pages/layout.js';
+import { signInForm } from './pages/rolePages.js';
+import type { RoleSession } from './session.js';
+
+/** Sign-in attempts per client address per minute, per role. */
+const SIGN_IN_ATTEMPTS_PER_MINUTE = 10;
+
+/** Where to go after signing in: a page of this role only (never another site). */
+function returnPath(session: RoleSession, given: string | undefined): string {
+  if (!given) return session.path;
+  const pattern = new RegExp(`^${session.path}(\\?[A-Za-z0-9_\\-=&%.]*)?$`);
+  return pattern.test(given) ? given : session.path;
+}
+
+export function renderSignIn(
+  kit: WebKit,
+  ctx: Context,
+  session: RoleSession,
+  options: { error?: string; returnTo: string },
+): void {
+  const t = stringsOf(ctx);
+  const heading = session.role === 'staff' ? t.staff.signInHeading : t.admin.signInHeading;
+  const label = session.role === 'staff' ? t.staff.token : `${t.admin.title.split(':')[0]} token`;
+  ctx.body = page(
+    { t, assets: kit.assets },
+    {
+      title: heading,
+      main: signInForm(t, {
+        path: session.path,
+        heading,
+        label,
+        csrf: kit.csrf.token(ctx),
+        error: options.error,
+        returnTo: returnPath(session, options.returnTo),
+      }),
+    },
+  );
+  setPageHeaders(ctx);
+}
+
+/** Lets the request through when signed in; otherwise shows the sign-in form (401). */
+export function requireSession(kit: WebKit, session: RoleSession): Middleware {
+  return async (ctx, next) => {
+    if (session.signedIn(ctx)) return next();
+    ctx.status = 401;
+    // An htmx call from a page whose session ran out: reload into the sign-in form.
+    if (ctx.get('hx-request') === 'true') ctx.set('HX-Refresh', 'true');
+    renderSignIn(kit, ctx, session, { returnTo: ctx.method === 'GET' ? ctx.url : session.path });
+  };
+}
+
+export function addSignInRoutes(router: Router, kit: WebKit, session: RoleSession): void {
+  const attempts = rateLimit({
+    limit: SIGN_IN_ATTEMPTS_PER_MINUTE,
+    windowMs: 60_000,
+    key: (ctx) => `${session.role}:${ctx.ip}`,
+  });
+
+  router.post(`${session.path}/sign-in`, attempts, async (ctx) => {
+    const fields = await readFormBody(ctx, kit.deps.config.bodyLimitBytes);
+    kit.csrf.verify(ctx, fields[CSRF_FIELD]);
+    if (!session.signIn(ctx, fields['token'] ?? '')) {
+      kit.deps.log.warn(
+        { role: session.role, ip: ctx.ip, requestId: ctx.state['requestId'] },
+        'failed sign-in',
+      );
+      ctx.status = 401;
+      const t = stringsOf(ctx);
+      renderSignIn(kit, ctx, session, { error: t.staff.wrongToken, returnTo: fields['returnTo'] ?? '' });
+      return;
+    }
+    kit.deps.log.info({ role: session.role, ip: ctx.ip, requestId: ctx.state['requestId'] }, 'signed in');
+    ctx.status = 303;
+    ctx.redirect(returnPath(session, fields['returnTo']));
+  });
+
+  router.post(`${session.path}/sign-out`, async (ctx) => {
+    const fields = await readFormBody(ctx, kit.deps.config.bodyLimitBytes);
+    kit.csrf.verify(ctx, fields[CSRF_FIELD]);
+    session.signOut(ctx);
+    ctx.status = 303;
+    ctx.redirect(session.path);
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * /staff: look up a coupon code and redeem it once. The same database calls as the staff API
+ * (api/vouchers/staffRoutes.ts), behind a staff session instead of a bearer token.
+ */
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { lookupVoucher, redeemVoucher } from '../api/database/vouchers.js';
+import { readFormBody } from '../api/http/body.js';
+import { normaliseCouponCode } from '../api/vouchers/couponCode.js';
+import { CSRF_FIELD } from './csrf.js';
+import { isHtmx, stringsOf, type WebKit } from './kit.js';
+import { page, setPageHeaders } from './pages/layout.js';
+import { lookupResult, signOutForm, staffDesk, type LookupResult } from './pages/rolePages.js';
+import { addSignInRoutes, requireSession } from './roleAuth.js';
+import { makeRoleSession } from './session.js';
+
+export function makeStaffPages(kit: WebKit): Router {
+  const router = new Router();
+  const { deps } = kit;
+  const session = makeRoleSession({
+    role: 'staff',
+    token: deps.config.staffToken,
+    secret: deps.config.orderTokenKey,
+  });
+  addSignInRoutes(router, kit, session);
+  const signedIn = requireSession(kit, session);
+
+  /** The desk page, or only its result for htmx. */
+  const answer = (ctx: Context, code: string, result: LookupResult) => {
+    const t = stringsOf(ctx);
+    const csrf = kit.csrf.token(ctx);
+    ctx.body = isHtmx(ctx)
+      ? lookupResult(t, result, csrf).text
+      : page(
+          { t, assets: kit.assets },
+          {
+            title: t.staff.title,
+            main: staffDesk(t, { code, result, csrf }),
+            nav: signOutForm(t, session.path, csrf),
+          },
+        );
+    setPageHeaders(ctx);
+  };
+
+  router.get('/staff', signedIn, async (ctx) => {
+    const given = typeof ctx.query['code'] === 'string' ? ctx.query['code'].slice(0, 64) : '';
+    if (given.trim() === '') return answer(ctx, '', { kind: 'none' });
+    const code = normaliseCouponCode(given);
+    const voucher = code ? await lookupVoucher(deps.pool, code) : undefined;
+    if (!voucher) {
+      ctx.status = 404;
+      return answer(ctx, given, { kind: 'not_found', code: given });
+    }
+    answer(ctx, given, { kind: 'found', voucher });
+  });
+
+  router.post('/staff/redeem', signedIn, async (ctx) => {
+    const fields = await readFormBody(ctx, deps.config.bodyLimitBytes);
+    kit.csrf.verify(ctx, fields[CSRF_FIELD]);
+    const given = fields['code'] ?? '';
+    const code = normaliseCouponCode(given);
+    const result = code ? await redeemVoucher(deps.pool, code, 'staff') : undefined;
+    if (!code || !result || result.outcome === 'not_found') {
+      ctx.status = 404;
+      return answer(ctx, given, { kind: 'not_found', code: given });
+    }
+    const voucher = await lookupVoucher(deps.pool, code);
+    if (result.outcome !== 'redeemed' || !voucher) {
+      ctx.status = 409;
+      return answer(ctx, given, { kind: 'refused', voucher, redeemedAt: result.redeemedAt });
+    }
+    deps.log.info(
+      { orderId: result.orderId, requestId: ctx.state['requestId'], via: 'staff page' },
+      'coupon redeemed',
+    );
+    answer(ctx, given, { kind: 'redeemed', voucher });
+  });
+
+  return router;
+}
