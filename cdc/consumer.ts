@@ -63,8 +63,23 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       config.slotName,
     ]);
     if (rows.length > 0) return false;
-    await deps.pool.query(`select pg_create_logical_replication_slot($1, 'pgoutput')`, [config.slotName]);
-    log.warn({ slot: config.slotName }, 'replication slot created; reconciling what it cannot replay');
+    // PostgreSQL 17+ can keep a logical slot on the standbys (sync_replication_slots) so it
+    // survives a failover, but only a slot created with failover = true; before 17 the
+    // argument does not exist (and a failover means a new slot and a reconcile).
+    const { rows: version } = await deps.pool.query<{ n: number }>(
+      "select current_setting('server_version_num')::int as n",
+    );
+    const failover = (version[0]?.n ?? 0) >= 170000;
+    await deps.pool.query(
+      failover
+        ? `select pg_create_logical_replication_slot($1, 'pgoutput', false, false, true)`
+        : `select pg_create_logical_replication_slot($1, 'pgoutput')`,
+      [config.slotName],
+    );
+    log.warn(
+      { slot: config.slotName, failover },
+      'replication slot created; reconciling what it cannot replay',
+    );
     return true;
   }
 

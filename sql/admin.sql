@@ -9,11 +9,9 @@ stable
 security definer
 set search_path = crs, pg_temp
 as $$
-  select p.product_id, p.name, p.total,
-         coalesce((select sum(s.remaining)::integer
-                     from crs.stock_shards s
-                    where s.product_id = p.product_id), 0)
+  select s.product_id, s.name, s.total, s.remaining
     from crs.products p
+   cross join lateral crs.get_stock(p.product_id) s
    order by p.product_id;
 $$;
 

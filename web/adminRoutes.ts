@@ -2,7 +2,7 @@
  * /admin: every product's stock with a form to change its total, and the latest orders of
  * one product. The total goes through the same crs.upsert_product as the admin API.
  */
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { listOrders, listProducts } from '../api/database/admin.js';
 import { getStock, upsertProduct } from '../api/database/stock.js';
@@ -16,21 +16,13 @@ import { html } from './html.js';
 import { isHtmx, stringsOf, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
 import { ordersTable, productsTable, signOutForm } from './pages/rolePages.js';
-import { addSignInRoutes, requireSession } from './roleAuth.js';
-import { makeRoleSession } from './session.js';
+import { makeRolePages } from './roleAuth.js';
 
 const ORDERS_SHOWN = 50;
 
 export function makeAdminPages(kit: WebKit): Router {
-  const router = new Router();
   const { deps } = kit;
-  const session = makeRoleSession({
-    role: 'admin',
-    token: deps.config.adminToken,
-    secret: deps.config.orderTokenKey,
-  });
-  addSignInRoutes(router, kit, session);
-  const signedIn = requireSession(kit, session);
+  const { router, session, signedIn } = makeRolePages(kit, 'admin');
 
   const render = async (
     ctx: Context,

@@ -2,7 +2,7 @@
  * Sign-in and sign-out for the staff and admin pages, shared by both: CSRF-checked posts,
  * attempts limited per client address, failures logged (never the token given).
  */
-import type { Router } from '@koa/router';
+import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { readFormBody } from '../api/http/body.js';
 import { rateLimit } from '../api/http/rateLimit.js';
@@ -10,7 +10,7 @@ import { CSRF_FIELD } from './csrf.js';
 import { stringsOf, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
 import { signInForm } from './pages/rolePages.js';
-import type { RoleSession } from './session.js';
+import { makeRoleSession, type Role, type RoleSession } from './session.js';
 
 /** Sign-in attempts per client address per minute, per role. */
 const SIGN_IN_ATTEMPTS_PER_MINUTE = 10;
@@ -59,7 +59,23 @@ export function requireSession(kit: WebKit, session: RoleSession): Middleware {
   };
 }
 
-export function addSignInRoutes(router: Router, kit: WebKit, session: RoleSession): void {
+/**
+ * A router for one role's pages with its session, sign-in and sign-out already in place, and
+ * the middleware that keeps the rest of its pages to signed-in users.
+ */
+export function makeRolePages(kit: WebKit, role: Role) {
+  const router = new Router();
+  const { config } = kit.deps;
+  const session = makeRoleSession({
+    role,
+    token: role === 'staff' ? config.staffToken : config.adminToken,
+    secret: config.orderTokenKey,
+  });
+  addSignInRoutes(router, kit, session);
+  return { router, session, signedIn: requireSession(kit, session) };
+}
+
+function addSignInRoutes(router: Router, kit: WebKit, session: RoleSession): void {
   const attempts = rateLimit({
     limit: SIGN_IN_ATTEMPTS_PER_MINUTE,
     windowMs: 60_000,

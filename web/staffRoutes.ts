@@ -2,7 +2,7 @@
  * /staff: look up a coupon code and redeem it once. The same database calls as the staff API
  * (api/vouchers/staffRoutes.ts), behind a staff session instead of a bearer token.
  */
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { lookupVoucher, redeemVoucher } from '../api/database/vouchers.js';
 import { readFormBody } from '../api/http/body.js';
@@ -11,19 +11,11 @@ import { CSRF_FIELD } from './csrf.js';
 import { isHtmx, stringsOf, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
 import { lookupResult, signOutForm, staffDesk, type LookupResult } from './pages/rolePages.js';
-import { addSignInRoutes, requireSession } from './roleAuth.js';
-import { makeRoleSession } from './session.js';
+import { makeRolePages } from './roleAuth.js';
 
 export function makeStaffPages(kit: WebKit): Router {
-  const router = new Router();
   const { deps } = kit;
-  const session = makeRoleSession({
-    role: 'staff',
-    token: deps.config.staffToken,
-    secret: deps.config.orderTokenKey,
-  });
-  addSignInRoutes(router, kit, session);
-  const signedIn = requireSession(kit, session);
+  const { router, session, signedIn } = makeRolePages(kit, 'staff');
 
   /** The desk page, or only its result for htmx. */
   const answer = (ctx: Context, code: string, result: LookupResult) => {

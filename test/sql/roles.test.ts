@@ -111,3 +111,28 @@ t.test('no role but the owner may log in as a superuser or create roles', async 
     );
   }
 });
+
+t.test('the Postgres exporter (pg_monitor) sees two aggregates and no table', async (t) => {
+  const superuser = db.pool('superuser', 2);
+  const client = await superuser.connect();
+  t.teardown(() => client.release());
+  // Roles are cluster-wide: a name of this file's own.
+  const exporter = `exporter_${db.name}`;
+  await client.query(`create role ${exporter} in role pg_monitor`);
+  t.teardown(() => superuser.query(`drop role if exists ${exporter}`));
+  await client.query(`set role ${exporter}`);
+  const stock = await client.query<{ product_id: string; total: number; remaining: number }>(
+    'select * from crs.monitoring_stock()',
+  );
+  t.match(stock.rows, [{ product_id: 'default', total: Number, remaining: Number }]);
+  const jobs = await client.query('select * from crs.monitoring_render_jobs()');
+  t.match(jobs.rows, [{ pending: '0', failed: '0', oldest_waiting_seconds: 0 }]);
+  for (const table of [...TABLES, 'graphile_worker._private_jobs']) {
+    const state = await client.query(`select 1 from ${table} limit 1`).then(
+      () => 'ok',
+      (err: { code: string }) => err.code,
+    );
+    t.equal(state, DENIED, `no select on ${table}`);
+  }
+  await client.query('reset role');
+});

@@ -13,28 +13,15 @@ import amqp from 'amqplib';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import t from 'tap';
-import { makeTestDatabase } from '../support/database.js';
-import { openEventStream, orderBody, startTestApi } from '../support/api.js';
-import { startTestCdc } from '../support/cdc.js';
-import { startTestRenderer } from '../support/renderer.js';
-import { makeTestVhost, startTestRedis, startTestS3 } from '../support/services.js';
+import { openEventStream, orderBody } from '../support/api.js';
+import { startWholeSystem } from '../support/system.js';
 
 const run = promisify(execFile);
 // jsqr is CommonJS with its function as the default export's default.
 type Decode = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
 const jsQR = ((jsQRModule as unknown as { default?: Decode }).default ?? jsQRModule) as unknown as Decode;
 
-const db = await makeTestDatabase(t);
-const redis = await startTestRedis(t);
-const amqpUrl = await makeTestVhost(t);
-const s3 = await startTestS3(t, { amqpUrl });
-await startTestCdc(t, db, { redisUrl: redis.url, amqpUrl });
-await startTestRenderer(t, db, s3.env);
-const { http, staffToken, baseUrl } = await startTestApi(t, db, {
-  REDIS_URL: redis.url,
-  AMQP_URL: amqpUrl,
-  ...s3.env,
-});
+const { db, amqpUrl, http, staffToken, baseUrl } = await startWholeSystem(t);
 const staff = { authorization: `Bearer ${staffToken}` };
 
 /** Text of a PDF (pdftotext) and the QR codes on its first page (pdftoppm + jsQR). */

@@ -5,24 +5,11 @@
  */
 import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
-import { makeTestDatabase } from '../support/database.js';
-import { orderBody, startTestApi } from '../support/api.js';
+import { orderBody } from '../support/api.js';
 import { launchBrowser, openPage, screenshot, type BrowserPage } from '../support/browser.js';
-import { startTestCdc } from '../support/cdc.js';
-import { startTestRenderer } from '../support/renderer.js';
-import { makeTestVhost, startTestRedis, startTestS3 } from '../support/services.js';
+import { startWholeSystem } from '../support/system.js';
 
-const db = await makeTestDatabase(t);
-const redis = await startTestRedis(t);
-const amqpUrl = await makeTestVhost(t);
-const s3 = await startTestS3(t, { amqpUrl });
-await startTestCdc(t, db, { redisUrl: redis.url, amqpUrl });
-await startTestRenderer(t, db, s3.env);
-const { http, baseUrl, adminToken, staffToken } = await startTestApi(t, db, {
-  REDIS_URL: redis.url,
-  AMQP_URL: amqpUrl,
-  ...s3.env,
-});
+const { db, http, baseUrl, adminToken, staffToken } = await startWholeSystem(t);
 const admin = { authorization: `Bearer ${adminToken}` };
 const browser = await launchBrowser(t);
 
