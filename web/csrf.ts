@@ -42,7 +42,7 @@ export function makeCsrf(options: { key: Buffer; publicUrl: string | undefined }
           httpOnly: true,
           sameSite: 'strict',
           path: '/',
-          secure: ctx.secure,
+          secure: ctx.cookies.secure || ctx.secure,
           overwrite: true,
         });
       }

@@ -48,8 +48,14 @@ export function makeWeb(deps: ApiDeps): Web {
     setPageHeaders(ctx);
   };
 
+  const httpsOnly = deps.config.publicUrl?.startsWith('https:') ?? false;
   const pageErrors: Middleware = async (ctx, next) => {
-    if (!NOT_PAGES.test(ctx.path) && ctx.accepts('application/json', 'text/html') === 'text/html') {
+    // Secure cookies whenever the public address is https, even if no proxy header says so.
+    if (httpsOnly) ctx.cookies.secure = true;
+    if (
+      !NOT_PAGES.test(ctx.path) &&
+      (isHtmx(ctx) || ctx.accepts('application/json', 'text/html') === 'text/html')
+    ) {
       ctx.state['renderError'] = renderPageError;
     }
     await next();

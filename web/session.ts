@@ -36,7 +36,7 @@ export function makeRoleSession(options: { role: Role; token: string; secret: st
     httpOnly: true,
     sameSite: 'strict' as const,
     path,
-    secure: ctx.secure,
+    secure: ctx.cookies.secure || ctx.secure,
     overwrite: true,
   });
 

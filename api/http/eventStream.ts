@@ -44,7 +44,10 @@ export function startEventStream(ctx: Context, deps: Pick<ApiDeps, 'lifecycle'>)
     stream.end();
   };
   deps.lifecycle.streams.add(close);
-  ctx.req.on('close', close);
+  // The response closes when the client goes away (or the stream ends); a client that left
+  // while the route was still checking is gone already.
+  ctx.res.on('close', close);
+  if (ctx.req.socket.destroyed) queueMicrotask(close);
 
   ctx.status = 200;
   ctx.set({

@@ -291,6 +291,13 @@ t.test('staff and admin pages: sessions, not tokens in pages; attempts limited',
   t.equal(badTotal.status, 400);
   const noCsrf = await postForm('/admin/products/pages', { total: '9' }, { cookie: adminCookie });
   t.equal(noCsrf.status, 403);
+  const noCsrfHtmx = await postForm(
+    '/admin/products/pages',
+    { total: '9' },
+    { cookie: adminCookie, 'hx-request': 'true' },
+  );
+  t.equal(noCsrfHtmx.status, 403);
+  t.match(noCsrfHtmx.headers['content-type'], /text\/html/, 'htmx gets HTML to swap in, not JSON');
   const { rows: product } = await db.owner.query("select total from crs.products where product_id = 'pages'");
   t.equal(product[0]?.total, 7, 'only the valid, CSRF-checked change happened');
 
@@ -320,4 +327,10 @@ t.test('live stock without Redis: the instance asks Postgres for watched product
   });
   const missing = await http.request('/api/stock/events?productId=nope');
   t.equal(missing.status, 404);
+});
+
+t.test('behind TLS (an https PUBLIC_URL), the cookies are Secure even without a proxy header', async (t) => {
+  const tls = await startTestApi(t, db, { PUBLIC_URL: 'https://shop.example' });
+  const page = await tls.http.request('/');
+  t.match(String(page.headers['set-cookie']), /crs_csrf=[^;]+;.*secure/);
 });

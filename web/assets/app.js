@@ -46,6 +46,45 @@
     return '/orders/' + encodeURIComponent(orderId) + '#token=' + token;
   }
 
+  /**
+   * An EventSource that comes back: the browser reconnects by itself after a dropped stream,
+   * but gives up for good on an error answer (a 503 from a full or draining instance), so
+   * then open a new one after a few seconds (with jitter, so pages do not return in step).
+   * @param {string} url @param {string} event @param {(data: string) => void} onEvent
+   * @returns {{close: () => void}}
+   */
+  function follow(url, event, onEvent) {
+    /** @type {EventSource | undefined} */
+    var source;
+    var closed = false;
+    /** @type {number | undefined} */
+    var retry;
+    function open() {
+      source = new EventSource(url);
+      source.addEventListener(event, function (message) {
+        onEvent(/** @type {MessageEvent} */ (message).data);
+      });
+      source.onerror = function () {
+        if (closed || !source || source.readyState !== EventSource.CLOSED) return;
+        retry = window.setTimeout(open, 2000 + Math.random() * 3000);
+      };
+    }
+    open();
+    return {
+      close: function () {
+        closed = true;
+        window.clearTimeout(retry);
+        if (source) source.close();
+      },
+    };
+  }
+
+  /** Says a short text through the page's live region (screen readers). */
+  function announce(text) {
+    var region = document.getElementById('announce');
+    if (region && text) region.textContent = text;
+  }
+
   // Live stock -----------------------------------------------------------------------------
 
   /** @param {{remaining: number, total: number, available: boolean}} stock */
@@ -61,22 +100,29 @@
     // Once an order's status replaced them, stock changes no longer concern this page.
     if (!formArea || !soldOut) return;
     var hadFocus = formArea.contains(document.activeElement);
+    var changed = formArea.hidden === stock.available;
     formArea.hidden = !stock.available;
     soldOut.hidden = stock.available;
+    if (changed) {
+      var heading = (stock.available ? formArea : soldOut).querySelector('h2');
+      announce(heading ? heading.textContent || '' : '');
+    }
     if (hadFocus && !stock.available) {
       soldOut.setAttribute('tabindex', '-1');
       soldOut.focus();
     }
   }
 
+  /** @type {{close: () => void} | undefined} */
+  var stockStream;
+
   function followStock() {
     var stock = document.getElementById('stock');
     var url = stock && stock.getAttribute('data-stock-events');
     if (!url || !('EventSource' in window)) return;
-    var source = new EventSource(url);
-    source.addEventListener('stock', function (event) {
+    stockStream = follow(url, 'stock', function (data) {
       try {
-        applyStock(JSON.parse(/** @type {MessageEvent} */ (event).data));
+        applyStock(JSON.parse(data));
       } catch {
         // A malformed event changes nothing.
       }
@@ -95,8 +141,8 @@
     });
   }
 
-  /** @type {EventSource | undefined} */
-  var voucherSource;
+  /** @type {{close: () => void} | undefined} */
+  var voucherStream;
 
   /** Whenever an order's status appears (after ordering, or loaded), follow it. */
   /** @param {Element} status */
@@ -111,20 +157,21 @@
       // the query into the fragment so it is not sent again.
       remember(productId, orderId, token);
       status.removeAttribute('data-token');
+      // The form is gone: this page no longer needs the stock (one stream less per tab).
+      if (stockStream) stockStream.close();
       window.history.replaceState(null, '', orderUrl(orderId, token));
       // Keyboard and screen-reader users land on the news, not on a button that is gone.
       status.setAttribute('tabindex', '-1');
       /** @type {HTMLElement} */ (status).focus();
     }
     if (status.getAttribute('data-status') !== 'reserved' || !('EventSource' in window)) return;
-    if (voucherSource) voucherSource.close();
+    if (voucherStream) voucherStream.close();
     var events = status.getAttribute('data-events') + '?token=' + encodeURIComponent(token);
-    var source = new EventSource(events);
-    voucherSource = source;
-    source.addEventListener('voucher', function () {
-      source.close();
+    var stream = follow(events, 'voucher', function () {
+      stream.close();
       loadStatus(orderId, /** @type {string} */ (token));
     });
+    voucherStream = stream;
   }
 
   /** An order page opened with the token in its fragment: fetch the status. */
@@ -148,8 +195,28 @@
     notice.hidden = false;
   }
 
+  /**
+   * After a swap took away the focused element (the button that was pressed), put the focus
+   * where the news is: the first field in error, else the message, else the new status.
+   */
+  function refocus() {
+    var active = document.activeElement;
+    if (active && active !== document.body && document.contains(active)) return;
+    var next = document.querySelector(
+      'main [aria-invalid="true"], main .form-error, main .result, main [role="status"], main [role="alert"]',
+    );
+    if (!next) return;
+    if (!/^(INPUT|BUTTON|A|SELECT|TEXTAREA)$/.test(next.tagName)) next.setAttribute('tabindex', '-1');
+    /** @type {HTMLElement} */ (next).focus();
+  }
+
   function start() {
     var htmx = /** @type {any} */ (window).htmx;
+    // htmx would send the page's address, fragment (and so the order's token) included.
+    document.body.addEventListener('htmx:configRequest', function (event) {
+      delete (/** @type {any} */ (event).detail.headers['HX-Current-URL']);
+    });
+    document.body.addEventListener('htmx:afterSettle', refocus);
     followStock();
     showExistingOrder();
     htmx.onLoad(function (/** @type {Element} */ root) {

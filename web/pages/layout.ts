@@ -28,7 +28,7 @@ const HTMX_CONFIG = JSON.stringify({
   responseHandling: [
     { code: '204', swap: false },
     { code: '[23]..', swap: true },
-    { code: '(400|401|403|404|409|413|415|429|503)', swap: true, error: false },
+    { code: '(400|401|403|404|409|413|415|429|500|503)', swap: true, error: false },
     { code: '...', swap: false, error: true },
   ],
 });

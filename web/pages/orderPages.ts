@@ -119,22 +119,15 @@ export function productPage(t: Strings, stock: Stock, form: OrderFormState): Htm
   const events = `/api/stock/events?productId=${encodeURIComponent(stock.productId)}`;
   return html`<section class="product" aria-labelledby="product-name">
       <h1 id="product-name">${stock.name}</h1>
-      <p
-        class="stock"
-        id="stock"
-        data-product-id="${stock.productId}"
-        data-stock-events="${events}"
-        aria-live="polite"
-      >
+      <p class="stock" id="stock" data-product-id="${stock.productId}" data-stock-events="${events}">
         ${stockLine(t, stock)}
       </p>
     </section>
     <p class="notice" id="existing-order" hidden>
       ${t.existingOrder} <a id="existing-order-link" href="/">${t.viewOrder}</a>
     </p>
-    <section id="order-area" class="card" aria-live="polite">
-      ${availability(t, stock.available, form)}
-    </section>`;
+    <section id="order-area" class="card">${availability(t, stock.available, form)}</section>
+    <p id="announce" class="visually-hidden" aria-live="polite"></p>`;
 }
 
 export interface OrderView {
@@ -155,15 +148,17 @@ export function orderStatus(t: Strings, order: OrderView, token?: string): Html 
   data-status="${order.voucherUrl && order.status === 'reserved' ? 'voucher_ready' : order.status}"
   data-events="/api/orders/${order.orderId}/events" ${token ? html`data-token="${token}"` : ''}`;
   if (order.status === 'redeemed') {
-    return html`<div class="order-status" id="order-status" ${data}>
+    return html`<div class="order-status" id="order-status" role="status" ${data}>
       <h2>${t.redeemedAt(t.formatTime(order.redeemedAt ?? new Date()))}</h2>
     </div>`;
   }
   if (order.status === 'cancelled') {
-    return html`<div class="order-status" id="order-status" ${data}><h2>${t.cancelled}</h2></div>`;
+    return html`<div class="order-status" id="order-status" role="status" ${data}>
+      <h2>${t.cancelled}</h2>
+    </div>`;
   }
   if (order.voucherUrl) {
-    return html`<div class="order-status ready" id="order-status" ${data}>
+    return html`<div class="order-status ready" id="order-status" role="status" ${data}>
       <h2>${t.voucherReady}</h2>
       <p>${t.voucherReadyDetail}</p>
       <p><a class="button" id="voucher-link" href="${order.voucherUrl}">${t.download}</a></p>
@@ -171,7 +166,7 @@ export function orderStatus(t: Strings, order: OrderView, token?: string): Html 
     </div>`;
   }
   const again = token ? `/orders/${order.orderId}?token=${encodeURIComponent(token)}` : undefined;
-  return html`<div class="order-status pending" id="order-status" ${data}>
+  return html`<div class="order-status pending" id="order-status" role="status" ${data}>
     <h2>${t.reservedPreparing}</h2>
     <p>${t.reservedPreparingDetail}</p>
     <p class="hint">${t.keepLink}</p>
@@ -191,7 +186,6 @@ export function orderPage(t: Strings, orderId: string, status: Html | undefined)
     <section
       id="order-area"
       class="card"
-      aria-live="polite"
       data-order-id="${orderId}"
       ${status ? '' : new Html('data-load-order')}
     >
