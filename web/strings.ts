@@ -58,6 +58,7 @@ export interface Strings {
     status: Record<string, string>;
     redeemed: (at: string) => string;
     alreadyRedeemed: (at: string | undefined) => string;
+    refusedCancelled: string;
     order: string;
   };
   admin: {
@@ -169,6 +170,7 @@ export const en: Strings = {
     redeemed: (at) => `Redeemed on ${at}. Hand over the product.`,
     alreadyRedeemed: (at) => (at ? `Refused: already redeemed on ${at}.` : 'Refused: already redeemed.'),
     order: 'Order',
+    refusedCancelled: 'Refused: this order was cancelled.',
   },
   admin: {
     title: 'Admin: stock and orders',

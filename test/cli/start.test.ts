@@ -58,6 +58,9 @@ t.test('npm start runs the system, prints where to open it, stops cleanly, keeps
 
   const http = makeHttpClient(`http://127.0.0.1:${port}`);
   t.teardown(() => http.close());
+  const page = await http.request('/', { headers: { accept: 'text/html' } });
+  t.equal(page.status, 200, 'the printed address opens the order page');
+  t.match(page.text, /<h1 id="product-name">Free reservation<\/h1>/);
   t.same((await http.request('/api/stock')).json, {
     productId: 'default',
     name: 'Free reservation',

@@ -72,7 +72,11 @@ export function lookupResult(t: Strings, result: LookupResult, csrf: string): Ht
     return html`<div class="result refused" role="alert">
       <p>
         <strong
-          >${t.staff.alreadyRedeemed(result.redeemedAt ? t.formatTime(result.redeemedAt) : undefined)}</strong
+          >${
+            result.voucher?.status === 'cancelled'
+              ? t.staff.refusedCancelled
+              : t.staff.alreadyRedeemed(result.redeemedAt ? t.formatTime(result.redeemedAt) : undefined)
+          }</strong
         >
       </p>
     </div>`;
