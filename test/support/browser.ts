@@ -2,6 +2,7 @@
  * A real browser for the web client's tests: Debian's Chromium driven by playwright-core,
  * one per test file, closed at the end. Screenshots go to test/screenshots/ (gitignored).
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -17,6 +18,9 @@ export const VIEWPORTS = {
 } as const;
 
 export async function launchBrowser(t: Test): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
+  }
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
