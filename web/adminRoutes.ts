@@ -6,14 +6,12 @@ import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { listOrders, listProducts } from '../api/database/admin.js';
 import { getStock, upsertProduct } from '../api/database/stock.js';
-import { readFormBody } from '../api/http/body.js';
 import { PRODUCT_ID } from '../api/http/validate.js';
 import { MAX_TOTAL } from '../api/admin/routes.js';
 import { productIdFromQuery } from '../api/stock/routes.js';
 import { invalidRequest, notFound } from '../common/errors.js';
-import { CSRF_FIELD } from './csrf.js';
 import { html } from './html.js';
-import { isHtmx, stringsOf, type WebKit } from './kit.js';
+import { isHtmx, stringsOf, readCheckedForm, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
 import { ordersTable, productsTable, signOutForm } from './pages/rolePages.js';
 import { makeRolePages } from './roleAuth.js';
@@ -58,8 +56,7 @@ export function makeAdminPages(kit: WebKit): Router {
   router.post('/admin/products/:productId', signedIn, async (ctx) => {
     const productId = ctx.params['productId'] ?? '';
     if (!PRODUCT_ID.test(productId)) throw notFound('product');
-    const fields = await readFormBody(ctx, deps.config.bodyLimitBytes);
-    kit.csrf.verify(ctx, fields[CSRF_FIELD]);
+    const fields = await readCheckedForm(kit, ctx);
     const t = stringsOf(ctx);
     const total = Number(fields['total']);
     if (!/^\d{1,10}$/.test(fields['total'] ?? '') || total > MAX_TOTAL) {

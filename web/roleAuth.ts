@@ -4,10 +4,8 @@
  */
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { readFormBody } from '../api/http/body.js';
 import { rateLimit } from '../api/http/rateLimit.js';
-import { CSRF_FIELD } from './csrf.js';
-import { stringsOf, type WebKit } from './kit.js';
+import { stringsOf, readCheckedForm, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
 import { signInForm } from './pages/rolePages.js';
 import { makeRoleSession, type Role, type RoleSession } from './session.js';
@@ -83,8 +81,7 @@ function addSignInRoutes(router: Router, kit: WebKit, session: RoleSession): voi
   });
 
   router.post(`${session.path}/sign-in`, attempts, async (ctx) => {
-    const fields = await readFormBody(ctx, kit.deps.config.bodyLimitBytes);
-    kit.csrf.verify(ctx, fields[CSRF_FIELD]);
+    const fields = await readCheckedForm(kit, ctx);
     if (!session.signIn(ctx, fields['token'] ?? '')) {
       kit.deps.log.warn(
         { role: session.role, ip: ctx.ip, requestId: ctx.state['requestId'] },
@@ -101,8 +98,7 @@ function addSignInRoutes(router: Router, kit: WebKit, session: RoleSession): voi
   });
 
   router.post(`${session.path}/sign-out`, async (ctx) => {
-    const fields = await readFormBody(ctx, kit.deps.config.bodyLimitBytes);
-    kit.csrf.verify(ctx, fields[CSRF_FIELD]);
+    await readCheckedForm(kit, ctx);
     session.signOut(ctx);
     ctx.status = 303;
     ctx.redirect(session.path);

@@ -5,10 +5,8 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { lookupVoucher, redeemVoucher } from '../api/database/vouchers.js';
-import { readFormBody } from '../api/http/body.js';
 import { normaliseCouponCode } from '../api/vouchers/couponCode.js';
-import { CSRF_FIELD } from './csrf.js';
-import { isHtmx, stringsOf, type WebKit } from './kit.js';
+import { isHtmx, stringsOf, readCheckedForm, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
 import { lookupResult, signOutForm, staffDesk, type LookupResult } from './pages/rolePages.js';
 import { makeRolePages } from './roleAuth.js';
@@ -47,8 +45,7 @@ export function makeStaffPages(kit: WebKit): Router {
   });
 
   router.post('/staff/redeem', signedIn, async (ctx) => {
-    const fields = await readFormBody(ctx, deps.config.bodyLimitBytes);
-    kit.csrf.verify(ctx, fields[CSRF_FIELD]);
+    const fields = await readCheckedForm(kit, ctx);
     const given = fields['code'] ?? '';
     const code = normaliseCouponCode(given);
     const result = code ? await redeemVoucher(deps.pool, code, 'staff') : undefined;
