@@ -39,7 +39,7 @@ export function makeRouters(deps: ApiDeps, html?: OrderHtmlResponder): Router[] 
   ];
 }
 
-export function makeApp(deps: ApiDeps): Koa {
+export function makeApp(deps: ApiDeps, extraRouters: Router[] = []): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
   // Koa would print every error itself; ours are rendered and logged by renderErrors.
   app.silent = true;
@@ -51,6 +51,8 @@ export function makeApp(deps: ApiDeps): Koa {
   // The web client (web/): pages, their assets, and HTML answers on the order routes.
   const web = makeWeb(deps);
   app.use(web.pageErrors);
-  for (const router of [...makeRouters(deps, web.orders), ...web.routers]) app.use(router.routes());
+  for (const router of [...makeRouters(deps, web.orders), ...web.routers, ...extraRouters]) {
+    app.use(router.routes());
+  }
   return app;
 }

@@ -3,6 +3,7 @@ import type { Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import type { ApiMetrics } from './http/metrics.js';
 import type { ObjectStore } from '../common/objectStore.js';
+import type { OrderIntake } from './orders/orderIntake.js';
 import type { StockAnnouncements } from './stock/stockAnnouncements.js';
 import type { StockSource } from './stock/stockSource.js';
 import type { VoucherEvents } from './vouchers/voucherEvents.js';
@@ -13,6 +14,8 @@ export interface ApiDeps {
   pool: Pool;
   log: Logger;
   metrics: ApiMetrics;
+  /** Decides orders: group commit in front of crs.place_orders. */
+  orders: OrderIntake;
   /** Stock reads: the Redis flag, else Postgres. */
   stock: StockSource;
   /** Stock changes as CDC announces them (live stock on the page). */

@@ -7,13 +7,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { ApiConfig } from '../common/config.js';
-import { makePool } from '../common/db.js';
+import type { Router } from '@koa/router';
+import { makePool, type Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { makeApp } from './app.js';
 import type { ApiDeps } from './deps.js';
 import { makeApiMetrics } from './http/metrics.js';
 import { makeStockAnnouncements } from './stock/stockAnnouncements.js';
 import { makeStockSource } from './stock/stockSource.js';
+import { makeOrderIntake, type OrderIntake } from './orders/orderIntake.js';
 import { makeVoucherEvents } from './vouchers/voucherEvents.js';
 import { makeObjectStore } from '../common/objectStore.js';
 
@@ -24,7 +26,18 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
-export async function startApi(config: ApiConfig, log: Logger): Promise<RunningApi> {
+export interface StartApiOptions {
+  /** Another way to decide orders behind the same HTTP stack (the benchmarks' original design). */
+  orders?: (pool: Pool) => OrderIntake;
+  /** More routes on the same app (the benchmarks' trivial route). */
+  routers?: Router[];
+}
+
+export async function startApi(
+  config: ApiConfig,
+  log: Logger,
+  options: StartApiOptions = {},
+): Promise<RunningApi> {
   const pool = makePool(
     { connectionString: config.databaseUrl, applicationName: 'crs-api', max: config.databasePoolSize },
     log,
@@ -46,18 +59,20 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     ]);
     if (!ready) log.warn('redis not reachable at start; reading stock from Postgres until it is');
   }
+  const metrics = makeApiMetrics({ defaultMetrics: true });
   const deps: ApiDeps = {
     config,
     pool,
     log,
-    metrics: makeApiMetrics({ defaultMetrics: true }),
+    metrics,
+    orders: options.orders?.(pool) ?? makeOrderIntake({ pool, config, metrics }),
     stock: makeStockSource({ pool, redis, log }),
     stockEvents: makeStockAnnouncements({ redisUrl: config.redisUrl, pool, log }),
     vouchers: makeVoucherEvents({ amqpUrl: config.amqpUrl, exchange: config.voucherExchange, log }),
     store: config.objectStore ? makeObjectStore(config.objectStore) : undefined,
     lifecycle: { draining: false, streams: new Set() },
   };
-  const app = makeApp(deps);
+  const app = makeApp(deps, options.routers);
   const server = createServer(app.callback());
   // Slow or stalled clients get a timeout, not a worker held forever.
   server.requestTimeout = 30_000;

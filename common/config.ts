@@ -126,6 +126,12 @@ export interface ApiConfig {
   /** Connection of the least-privileged crs_api role. */
   readonly databaseUrl: string;
   readonly databasePoolSize: number;
+  /** Group commit (api/orders/groupCommit.ts): most orders per crs.place_orders call. */
+  readonly orderBatchMax: number;
+  /** Group commit: crs.place_orders calls running at once (each holds a pool connection). */
+  readonly orderBatchConcurrency: number;
+  /** Group commit: orders waiting for a slot beyond which new ones get 503 at once. */
+  readonly orderQueueMax: number;
   readonly adminToken: string;
   readonly staffToken: string;
   /** HMAC key from which order access tokens are derived (see api/orders/accessToken.ts). */
@@ -169,11 +175,29 @@ export function loadApiConfig(env: Env): ApiConfig {
   if (!PRODUCT_ID.test(defaultProductId)) {
     throw new ConfigError('DEFAULT_PRODUCT_ID', 'must be 1 to 64 characters of [A-Za-z0-9_-]');
   }
+  const databasePoolSize = readInteger(env, 'API_DATABASE_POOL_SIZE', 20, 1, 500);
+  // Leave at least one connection of the pool for everything that is not an order.
+  const orderBatchConcurrency = readInteger(
+    env,
+    'ORDER_BATCH_CONCURRENCY',
+    Math.min(4, Math.max(1, databasePoolSize - 1)),
+    1,
+    500,
+  );
+  if (orderBatchConcurrency >= databasePoolSize && databasePoolSize > 1) {
+    throw new ConfigError(
+      'ORDER_BATCH_CONCURRENCY',
+      `must be below API_DATABASE_POOL_SIZE (${databasePoolSize}), so other queries keep a connection`,
+    );
+  }
   return Object.freeze({
     port: readInteger(env, 'PORT', 3000, 0, 65535),
     host: raw(env, 'HOST') ?? '0.0.0.0',
     databaseUrl: readPostgresUrl(env, 'API_DATABASE_URL', 'DATABASE_URL'),
-    databasePoolSize: readInteger(env, 'API_DATABASE_POOL_SIZE', 20, 1, 500),
+    databasePoolSize,
+    orderBatchMax: readInteger(env, 'ORDER_BATCH_MAX', 100, 1, 1000),
+    orderBatchConcurrency,
+    orderQueueMax: readInteger(env, 'ORDER_QUEUE_MAX', 10_000, 1, 1_000_000),
     adminToken: readSecret(env, 'ADMIN_TOKEN', 'bearer token for admin endpoints'),
     staffToken: readSecret(env, 'STAFF_TOKEN', 'bearer token for staff endpoints'),
     orderTokenKey: readSecret(env, 'ORDER_TOKEN_KEY', 'key that order access tokens derive from'),

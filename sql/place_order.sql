@@ -1,28 +1,235 @@
--- place_order: the one call that decides an order.
+-- place_orders: the one call that decides orders, many at a time.
 --
--- Guarantees, under any concurrency: never more reservations than stock, at most one order
--- per customer key per product, and an order id decides once (a replay with the same details
--- gets the first answer back; other details are a conflict).
+-- Why many at a time. Every order decided in a transaction of its own costs one commit (one
+-- WAL flush); on a small server that caps intake near the flush rate however clever the
+-- locking. The API therefore hands over the orders that arrive together (group commit, as
+-- flash-sale systems do for a hot row): one call, one transaction, one flush for all of them,
+-- and one answer per order. A lone order is simply a batch of one.
+--
+-- Guarantees, per order, under any concurrency and any mix of batches: never more
+-- reservations than stock, at most one order per customer key per product, and an order id
+-- decides once (a replay with the same details gets the first answer back; other details are
+-- a conflict). Orders of one batch are decided in the order given, exactly as if they came one
+-- after another: a duplicate or invalid order in a batch is refused alone and never fails its
+-- neighbours. Only a failure of the whole call (a lost connection, a lock timeout) fails the
+-- batch, and then nothing of it was written.
 --
 -- Locking. The original design locked the products and orders tables in ACCESS EXCLUSIVE
 -- mode for every order, which serialises all work, reads included. Here:
---   1. a transaction-scoped advisory lock on the order id, then one on the customer key:
---      requests for the same order or the same customer queue behind each other, everything
---      else proceeds;
---   2. one unit of stock is claimed from one of the product's stock shards with
---      FOR UPDATE SKIP LOCKED, so concurrent orders take different rows instead of queueing
---      on one. An order never waits for a shard: when every shard that still has stock is
---      held by another order (near sell-out), it looks again after a short pause, until a
---      unit is free or none is left, and answers out_of_stock only when no shard has stock.
---      (A blocking FOR UPDATE fallback deadlocks near sell-out: a row that fails its re-check
---      after the wait stays locked, so waiters end up holding shards others wait for.)
--- Waits happen only on the two advisory locks, always taken in the same order and before any
--- row lock, so no wait cycle can form. lock_timeout bounds those waits, and the retry loop
--- gives up after the same time with the same SQLSTATE 55P03; the API answers both with 503.
+--   1. transaction-scoped advisory locks on every order id and customer key of the batch,
+--      taken in ascending key order: calls for the same order or the same customer queue
+--      behind each other, everything else proceeds, and since every call takes its keys in
+--      the same global order no two calls can wait on each other in a cycle;
+--   2. the units the batch needs are claimed from the product's stock shards with
+--      FOR UPDATE SKIP LOCKED (one cursor row at a time, so a batch locks only the shards it
+--      drains), so concurrent batches take different rows instead of queueing on one. A batch
+--      never waits for a shard. When it finds fewer free units than it needs while other
+--      transactions hold shards that still have stock (near sell-out), it gives back what it
+--      took and the row locks with it (a rolled-back subtransaction), pauses briefly and tries
+--      again, so two short batches cannot hold half the stock each and wait for the other.
+--      It answers out_of_stock only when no shard has stock. (A blocking FOR UPDATE fallback
+--      deadlocks near sell-out: a row that fails its re-check after the wait stays locked.)
+--   3. units claimed for orders that turn out to be replays or refusals go back to a shard
+--      the batch holds, before it commits.
+-- Waits happen only on the advisory locks, all taken before any row lock; lock_timeout bounds
+-- them and raises SQLSTATE 55P03, which the API answers with 503 (nothing written). A batch
+-- that is still short when its 2 seconds are over answers `busy` for the orders it could not
+-- serve while others hold stock (the API answers those with 503 too).
 --
 -- Outcomes: reserved, replay, order_id_conflict, duplicate_customer, out_of_stock,
--- unknown_product. Only 'reserved' writes anything.
+-- unknown_product, busy. Only 'reserved' writes an order.
 
+create or replace function crs.place_orders(
+  p_order_ids     text[],
+  p_product_ids   text[],
+  p_customer_keys text[],
+  p_first_names   text[],
+  p_last_names    text[],
+  p_phones        text[],
+  p_token_hashes  bytea[],
+  p_token_salts   bytea[]
+)
+returns table (
+  idx        integer,
+  outcome    text,
+  order_id   text,
+  status     text,
+  token_salt bytea,
+  created_at timestamptz
+)
+language plpgsql
+security definer
+set search_path = crs, pg_temp
+set lock_timeout = '2s'
+as $$
+declare
+  n           integer := coalesce(cardinality(p_order_ids), 0);
+  lock_key    bigint;
+  existing    crs.orders%rowtype;
+  -- Per distinct product of the batch (parallel arrays; batches are small, so array_position
+  -- is as fast as anything fancier):
+  products    text[];
+  known       boolean[];  -- the product exists
+  units       integer[];  -- units claimed and not yet given to an order
+  spare_shard smallint[]; -- a shard this batch holds, where unused units go back
+  short_busy  boolean[];  -- still short at the deadline while others held stock
+  p           integer;
+  need        integer;
+  got         integer;
+  held        smallint;
+  shard_count smallint;
+  start_shard integer;
+  cur         refcursor;
+  r_shard     smallint;
+  r_remaining integer;
+  take        integer;
+  deadline    timestamptz;
+  pause       double precision;
+begin
+  if n > 1000 then
+    raise exception 'at most 1000 orders per call, got %', n using errcode = '22023';
+  end if;
+  if coalesce(cardinality(p_product_ids), 0) <> n or coalesce(cardinality(p_customer_keys), 0) <> n
+     or coalesce(cardinality(p_first_names), 0) <> n or coalesce(cardinality(p_last_names), 0) <> n
+     or coalesce(cardinality(p_phones), 0) <> n or coalesce(cardinality(p_token_hashes), 0) <> n
+     or coalesce(cardinality(p_token_salts), 0) <> n then
+    raise exception 'every argument array must have one element per order' using errcode = '22023';
+  end if;
+
+  -- 1. Serialise per order id and per customer (hashes; a collision only costs a wait), in
+  -- one global order. A loop, so that the order of the calls is the order of the keys.
+  for lock_key in
+    select distinct k
+      from (select hashtextextended('crs.order:' || u.o, 0)
+              from unnest(p_order_ids) as u(o)
+            union all
+            select hashtextextended('crs.customer:' || u.p || ':' || u.c, 0)
+              from unnest(p_product_ids, p_customer_keys) as u(p, c)) as keys(k)
+     order by k
+  loop
+    perform pg_advisory_xact_lock(lock_key);
+  end loop;
+
+  -- 2. Claim one unit per order of each product (an upper bound: replays and refusals give
+  -- theirs back in step 4).
+  select array_agg(x.product_id order by x.product_id) into products
+    from (select distinct u.product_id from unnest(p_product_ids) as u(product_id)) as x;
+  products := coalesce(products, '{}');
+  for p in 1 .. cardinality(products) loop
+    need := cardinality(array_positions(p_product_ids, products[p]));
+    known[p] := false;
+    units[p] := 0;
+    short_busy[p] := false;
+
+    select pr.shard_count into shard_count from crs.products pr where pr.product_id = products[p];
+    continue when not found;
+    known[p] := true;
+
+    deadline := clock_timestamp() + interval '2 seconds';
+    pause := 0.0005;
+    <<claim>>
+    loop
+      got := 0;
+      held := null;
+      begin
+        -- Start at a random shard so concurrent batches spread over the shards.
+        start_shard := floor(random() * shard_count)::integer;
+        open cur for
+          select s.shard, s.remaining
+            from crs.stock_shards s
+           where s.product_id = products[p] and s.remaining > 0
+           order by (s.shard - start_shard + shard_count) % shard_count
+             for update skip locked;
+        loop
+          fetch cur into r_shard, r_remaining;
+          exit when not found;
+          take := least(r_remaining, need - got);
+          update crs.stock_shards s set remaining = s.remaining - take
+           where s.product_id = products[p] and s.shard = r_shard;
+          got := got + take;
+          held := r_shard;
+          exit when got = need;
+        end loop;
+        close cur;
+
+        -- Short, while other transactions hold shards that still have stock (every shard this
+        -- batch locked is drained, so any stock seen is theirs): let go of everything and try
+        -- again, unless the time is up.
+        if got < need
+           and exists (select from crs.stock_shards s
+                        where s.product_id = products[p] and s.remaining > 0) then
+          if clock_timestamp() < deadline then
+            raise exception 'short of stock while others hold it' using errcode = 'CR001';
+          end if;
+          short_busy[p] := true;
+        end if;
+      exception when sqlstate 'CR001' then
+        -- The subtransaction rolled back: the units and the row locks are released.
+        pause := least(pause * 2, 0.02);
+        perform pg_sleep(pause * (0.5 + random()));
+        continue claim;
+      end;
+      exit claim;
+    end loop;
+    units[p] := got;
+    spare_shard[p] := held;
+  end loop;
+
+  -- 3. Decide each order, in the order given, as if they came one after another.
+  for i in 1 .. n loop
+    idx := i;
+    order_id := p_order_ids[i];
+    status := null;
+    token_salt := null;
+    created_at := null;
+    p := array_position(products, p_product_ids[i]);
+
+    select * into existing from crs.orders o where o.order_id = p_order_ids[i];
+    if found then
+      if existing.product_id = p_product_ids[i]
+         and existing.customer_key = p_customer_keys[i]
+         and existing.first_name = p_first_names[i]
+         and existing.last_name = p_last_names[i] then
+        outcome := 'replay';
+        status := existing.status;
+        token_salt := existing.token_salt;
+        created_at := existing.created_at;
+      else
+        outcome := 'order_id_conflict';
+      end if;
+    -- Holding the customer lock, any earlier order of this customer has committed (or was
+    -- placed earlier in this batch) and is seen.
+    elsif exists (select from crs.orders o
+                   where o.product_id = p_product_ids[i] and o.customer_key = p_customer_keys[i]) then
+      outcome := 'duplicate_customer';
+    elsif not known[p] then
+      outcome := 'unknown_product';
+    elsif units[p] = 0 then
+      outcome := case when short_busy[p] then 'busy' else 'out_of_stock' end;
+    else
+      insert into crs.orders as o (order_id, product_id, customer_key, first_name, last_name,
+                                   phone, coupon_code, token_hash, token_salt)
+      values (p_order_ids[i], p_product_ids[i], p_customer_keys[i], p_first_names[i],
+              p_last_names[i], p_phones[i], new_coupon_code(), p_token_hashes[i], p_token_salts[i])
+      returning o.status, o.token_salt, o.created_at into status, token_salt, created_at;
+      units[p] := units[p] - 1;
+      outcome := 'reserved';
+    end if;
+    return next;
+  end loop;
+
+  -- 4. Units claimed for orders that did not take one go back to a shard this batch holds.
+  for p in 1 .. cardinality(products) loop
+    if units[p] > 0 then
+      update crs.stock_shards s set remaining = s.remaining + units[p]
+       where s.product_id = products[p] and s.shard = spare_shard[p];
+    end if;
+  end loop;
+end
+$$;
+
+-- place_order: one order, for callers that have one (scripts, tests, pgbench). The same
+-- decision as a batch of one; `busy` becomes SQLSTATE 55P03 as a lock timeout would.
 drop function if exists crs.place_order(text, text, text, text, text, text, bytea, bytea);
 
 create function crs.place_order(
@@ -43,91 +250,21 @@ create function crs.place_order(
 language plpgsql
 security definer
 set search_path = crs, pg_temp
-set lock_timeout = '2s'
 as $$
-declare
-  existing    crs.orders%rowtype;
-  shard_count smallint;
-  start_shard int;
-  claimed     smallint;
-  deadline    timestamptz;
-  pause       double precision := 0.0005;
 begin
-  order_id := p_order_id;
-
-  -- 1. Serialise per order id, then per customer (hashes; a collision only costs a wait).
-  perform pg_advisory_xact_lock(hashtextextended('crs.order:' || p_order_id, 0));
-  perform pg_advisory_xact_lock(hashtextextended('crs.customer:' || p_product_id || ':' || p_customer_key, 0));
-
-  select * into existing from crs.orders o where o.order_id = p_order_id;
-  if found then
-    if existing.product_id = p_product_id
-       and existing.customer_key = p_customer_key
-       and existing.first_name = p_first_name
-       and existing.last_name = p_last_name then
-      outcome := 'replay';
-      status := existing.status;
-      token_salt := existing.token_salt;
-      created_at := existing.created_at;
-    else
-      outcome := 'order_id_conflict';
-    end if;
-    return;
+  select b.outcome, b.order_id, b.status, b.token_salt, b.created_at
+    into outcome, order_id, status, token_salt, created_at
+    from crs.place_orders(array[p_order_id], array[p_product_id], array[p_customer_key],
+                          array[p_first_name], array[p_last_name], array[p_phone],
+                          array[p_token_hash], array[p_token_salt]) as b;
+  if outcome = 'busy' then
+    raise exception 'no stock shard of % became free in time', p_product_id
+      using errcode = 'lock_not_available';
   end if;
-
-  -- Holding the customer lock, any earlier order of this customer has committed and is seen.
-  if exists (select from crs.orders o
-             where o.product_id = p_product_id and o.customer_key = p_customer_key) then
-    outcome := 'duplicate_customer';
-    return;
-  end if;
-
-  select p.shard_count into shard_count from crs.products p where p.product_id = p_product_id;
-  if not found then
-    outcome := 'unknown_product';
-    return;
-  end if;
-
-  -- 2. Claim one unit from any shard nobody holds, starting at a random one so concurrent
-  -- orders spread over the shards.
-  deadline := clock_timestamp() + interval '2 seconds';
-  loop
-    start_shard := floor(random() * shard_count)::int;
-    select s.shard into claimed
-      from crs.stock_shards s
-     where s.product_id = p_product_id and s.remaining > 0
-     order by (s.shard - start_shard + shard_count) % shard_count
-     limit 1
-       for update skip locked;
-    exit when found;
-
-    -- Nothing free: either no stock is left, or what is left is held by orders in flight
-    -- (which will take it or give it back within milliseconds). Read without locking.
-    if not exists (select from crs.stock_shards s
-                   where s.product_id = p_product_id and s.remaining > 0) then
-      outcome := 'out_of_stock';
-      return;
-    end if;
-    if clock_timestamp() > deadline then
-      raise exception 'no stock shard of % became free in time', p_product_id
-        using errcode = 'lock_not_available';
-    end if;
-    pause := least(pause * 2, 0.02);
-    perform pg_sleep(pause);
-  end loop;
-
-  update crs.stock_shards s set remaining = s.remaining - 1
-   where s.product_id = p_product_id and s.shard = claimed;
-
-  insert into crs.orders as o (order_id, product_id, customer_key, first_name, last_name, phone,
-                               coupon_code, token_hash, token_salt)
-  values (p_order_id, p_product_id, p_customer_key, p_first_name, p_last_name, p_phone,
-          new_coupon_code(), p_token_hash, p_token_salt)
-  returning o.status, o.token_salt, o.created_at into status, token_salt, created_at;
-
-  outcome := 'reserved';
 end
 $$;
 
+revoke all on function crs.place_orders(text[], text[], text[], text[], text[], text[], bytea[], bytea[]) from public;
 revoke all on function crs.place_order(text, text, text, text, text, text, bytea, bytea) from public;
+grant execute on function crs.place_orders(text[], text[], text[], text[], text[], text[], bytea[], bytea[]) to crs_api;
 grant execute on function crs.place_order(text, text, text, text, text, text, bytea, bytea) to crs_api;

@@ -1,7 +1,14 @@
 import type { Pool } from '../../common/db.js';
 
 export type PlaceOrderOutcome =
-  'reserved' | 'replay' | 'order_id_conflict' | 'duplicate_customer' | 'out_of_stock' | 'unknown_product';
+  | 'reserved'
+  | 'replay'
+  | 'order_id_conflict'
+  | 'duplicate_customer'
+  | 'out_of_stock'
+  | 'unknown_product'
+  /** Still short of stock after 2 s while other transactions held some: retry later. */
+  | 'busy';
 
 export interface PlaceOrderInput {
   orderId: string;
@@ -22,35 +29,51 @@ export interface PlaceOrderResult {
   createdAt: Date | null;
 }
 
-/** One call of crs.place_order (sql/place_order.sql): the database decides. */
-export async function placeOrder(pool: Pool, input: PlaceOrderInput): Promise<PlaceOrderResult> {
+/** Most orders crs.place_orders takes in one call (it refuses more). */
+export const MAX_ORDERS_PER_CALL = 1000;
+
+/**
+ * One call of crs.place_orders (sql/place_order.sql) for a batch: the database decides every
+ * order in one transaction and answers each in the order given. Throws only when the whole
+ * call failed, and then nothing of the batch was written.
+ */
+export async function placeOrders(
+  pool: Pool,
+  inputs: readonly PlaceOrderInput[],
+): Promise<PlaceOrderResult[]> {
   const { rows } = await pool.query<{
+    idx: number;
     outcome: PlaceOrderOutcome;
     order_id: string;
     status: string | null;
     token_salt: Buffer | null;
     created_at: Date | null;
   }>({
-    name: 'place_order',
-    text: 'select * from crs.place_order($1, $2, $3, $4, $5, $6, $7, $8)',
+    name: 'place_orders',
+    text: 'select * from crs.place_orders($1, $2, $3, $4, $5, $6, $7, $8)',
     values: [
-      input.orderId,
-      input.productId,
-      input.customerKey,
-      input.firstName,
-      input.lastName,
-      input.phone,
-      input.tokenHash,
-      input.tokenSalt,
+      inputs.map((o) => o.orderId),
+      inputs.map((o) => o.productId),
+      inputs.map((o) => o.customerKey),
+      inputs.map((o) => o.firstName),
+      inputs.map((o) => o.lastName),
+      inputs.map((o) => o.phone),
+      inputs.map((o) => o.tokenHash),
+      inputs.map((o) => o.tokenSalt),
     ],
   });
-  const row = rows[0];
-  if (!row) throw new Error('crs.place_order returned no row');
-  return {
-    outcome: row.outcome,
-    orderId: row.order_id,
-    status: row.status,
-    tokenSalt: row.token_salt,
-    createdAt: row.created_at,
-  };
+  if (rows.length !== inputs.length) {
+    throw new Error(`crs.place_orders answered ${rows.length} rows for ${inputs.length} orders`);
+  }
+  const results = new Array<PlaceOrderResult>(inputs.length);
+  for (const row of rows) {
+    results[row.idx - 1] = {
+      outcome: row.outcome,
+      orderId: row.order_id,
+      status: row.status,
+      tokenSalt: row.token_salt,
+      createdAt: row.created_at,
+    };
+  }
+  return results;
 }

@@ -3,7 +3,7 @@
  * registry), so tests can build several apps in one process.
  */
 import type { Context, Next } from 'koa';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { routeOf } from './requestContext.js';
 
 export interface ApiMetrics {
@@ -12,6 +12,10 @@ export interface ApiMetrics {
   duration: Histogram<'method' | 'route' | 'status'>;
   orders: Counter<'outcome'>;
   placeOrderSeconds: Histogram<'outcome'>;
+  orderBatchSize: Histogram;
+  orderBatchSeconds: Histogram;
+  /** Reports the group commit's queue on every scrape. */
+  observeOrderQueue(depth: () => { queued: number; inFlight: number }): void;
 }
 
 export function makeApiMetrics(options: { defaultMetrics: boolean }): ApiMetrics {
@@ -40,11 +44,41 @@ export function makeApiMetrics(options: { defaultMetrics: boolean }): ApiMetrics
     }),
     placeOrderSeconds: new Histogram({
       name: 'crs_place_order_seconds',
-      help: 'Time of one place_order call in Postgres, by outcome',
+      help: 'Time to decide one order: waiting for a batch slot plus its crs.place_orders call',
       labelNames: ['outcome'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    orderBatchSize: new Histogram({
+      name: 'crs_order_batch_size',
+      help: 'Orders decided per crs.place_orders call (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000],
+      registers: [registry],
+    }),
+    orderBatchSeconds: new Histogram({
+      name: 'crs_order_batch_seconds',
+      help: 'Time of one crs.place_orders call',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    observeOrderQueue(depth) {
+      const queued = new Gauge({
+        name: 'crs_order_queue_depth',
+        help: 'Orders waiting for a free batch slot',
+        registers: [registry],
+        collect() {
+          queued.set(depth().queued);
+        },
+      });
+      const inFlight = new Gauge({
+        name: 'crs_order_batches_in_flight',
+        help: 'crs.place_orders calls running',
+        registers: [registry],
+        collect() {
+          inFlight.set(depth().inFlight);
+        },
+      });
+    },
   };
 }
 

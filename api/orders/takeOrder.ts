@@ -4,11 +4,12 @@
  * as the contract's AppErrors; each route only chooses how to answer.
  */
 import { randomBytes } from 'node:crypto';
-import { AppError } from '../../common/errors.js';
-import { placeOrder, type PlaceOrderResult } from '../database/placeOrder.js';
+import { AppError, unavailable } from '../../common/errors.js';
+import type { PlaceOrderResult } from '../database/placeOrder.js';
 import type { ApiDeps } from '../deps.js';
 import { parseOrThrow } from '../http/validate.js';
 import { deriveAccessToken, newAccessToken } from './accessToken.js';
+import { QueueFullError } from './groupCommit.js';
 import { makeOrderRequestSchema } from './orderRequest.js';
 
 export interface TakenOrder {
@@ -53,7 +54,7 @@ export function makeTakeOrder(deps: ApiDeps): TakeOrder {
     const endTimer = deps.metrics.placeOrderSeconds.startTimer();
     let result: PlaceOrderResult;
     try {
-      result = await placeOrder(deps.pool, {
+      result = await deps.orders.decide({
         orderId,
         productId,
         customerKey: body.phone,
@@ -66,7 +67,8 @@ export function makeTakeOrder(deps: ApiDeps): TakeOrder {
     } catch (err) {
       endTimer({ outcome: 'error' });
       deps.metrics.orders.inc({ outcome: 'error' });
-      throw err;
+      // A full queue means the database is behind: nothing was written, come back shortly.
+      throw err instanceof QueueFullError ? unavailable(err) : err;
     }
     endTimer({ outcome: result.outcome });
     deps.metrics.orders.inc({ outcome: result.outcome });
@@ -78,6 +80,8 @@ export function makeTakeOrder(deps: ApiDeps): TakeOrder {
       const again = deriveAccessToken(deps.config.orderTokenKey, orderId, result.tokenSalt);
       return { status: 200, orderId, productId, accessToken: again.token };
     }
+    // Still short of stock after 2 s while other orders held it: the database could not decide.
+    if (result.outcome === 'busy') throw unavailable(new Error(`no stock of ${productId} came free in time`));
     throw REFUSALS[result.outcome] ?? new Error(`unexpected outcome ${result.outcome}`);
   };
 }

@@ -117,3 +117,34 @@ t.test('stock changes by the admin during a rush never oversell', async (t) => {
   t.equal(rows[0].orders + rows[0].remaining, 200, 'orders + remaining = total');
   t.ok(reserved <= 200);
 });
+
+t.test('orders that arrive together share a transaction (group commit), each its own answer', async (t) => {
+  await createProduct('grouped', 1000);
+  const before = await batchCounts();
+  // 300 orders at once, with a replay and a duplicate customer mixed in.
+  const bodies = Array.from({ length: 300 }, (_, i) =>
+    orderBody({
+      productId: 'grouped',
+      orderId: `grouped-${String(i).padStart(4, '0')}`,
+      phone: `+358 40 ${String(3_000_000 + i)}`,
+    }),
+  );
+  bodies.push({ ...bodies[0] }, { ...bodies[1], orderId: 'grouped-dup-customer' });
+  const responses = await Promise.all(bodies.map((body) => http.request('/api/orders', { body })));
+  const outcomes = countBy(responses, (r) =>
+    r.status === 201 ? 'reserved' : r.status === 200 ? 'replay' : String(r.json?.error?.code),
+  );
+  t.same(outcomes, { reserved: 300, replay: 1, duplicate_customer: 1 });
+  const after = await batchCounts();
+  const calls = after.count - before.count;
+  const orders = after.sum - before.sum;
+  t.equal(orders, 302, 'every order went through crs.place_orders');
+  t.ok(calls < orders / 2, `fewer calls than orders (${calls} calls for ${orders} orders)`);
+});
+
+/** crs_order_batch_size: how many crs.place_orders calls decided how many orders. */
+async function batchCounts() {
+  const text = (await http.request('/metrics')).text;
+  const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 'NaN');
+  return { count: value('crs_order_batch_size_count'), sum: value('crs_order_batch_size_sum') };
+}
