@@ -11,11 +11,17 @@ export interface Child {
   stop(timeoutMs: number): Promise<void>;
 }
 
-export function spawnComponent(name: string, env: Record<string, string | undefined>): Child {
-  const script = process.argv[1];
+export function spawnComponent(
+  name: string,
+  env: Record<string, string | undefined>,
+  /** Another entry than `crs <name>` (the benchmarks' own API). */
+  entry?: { script: string; execArgv: string[] },
+): Child {
+  const script = entry?.script ?? process.argv[1];
   if (!script) throw new Error('cannot find the crs script to run components with');
   // execArgv carries loaders (tsx in tests), so sources and compiled code both work.
-  const child = spawn(process.execPath, [...process.execArgv, script, name], {
+  const args = entry ? [...entry.execArgv, script] : [...process.execArgv, script, name];
+  const child = spawn(process.execPath, args, {
     env: env as NodeJS.ProcessEnv,
     stdio: ['ignore', 'inherit', 'inherit'],
   });

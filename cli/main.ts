@@ -6,6 +6,7 @@ import { ConfigError } from '../common/config.js';
 import { MigrationError } from '../migrations/runner.js';
 import { UsageError, type Command } from './command.js';
 import { apiCommand } from './commands/api.js';
+import { benchCommand } from './commands/bench.js';
 import { cdcCommand } from './commands/cdc.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { rendererCommand } from './commands/renderer.js';
@@ -13,23 +14,6 @@ import { s3StoreCommand } from './commands/s3Store.js';
 import { migrateCommand } from './commands/migrate.js';
 import { servicesCommand } from './commands/services.js';
 import { startCommand } from './commands/start.js';
-
-/** Commands of the contract that later work fills in; they say so instead of failing oddly. */
-function notYet(name: string, summary: string): Command {
-  return {
-    name,
-    summary: `${summary} (not in this version yet)`,
-    help: `Usage: crs ${name}\n\n${summary}. Not part of this version yet.`,
-    async run(args) {
-      if (args.includes('--help') || args.includes('-h')) {
-        console.log(this.help);
-        return 0;
-      }
-      console.error(`crs ${name}: not part of this version yet`);
-      return 2;
-    },
-  };
-}
 
 const COMMANDS: Command[] = [
   startCommand,
@@ -39,7 +23,7 @@ const COMMANDS: Command[] = [
   cdcCommand,
   rendererCommand,
   reconcileCommand,
-  notYet('bench', 'run the benchmarks'),
+  benchCommand,
   s3StoreCommand,
 ];
 

@@ -1,0 +1,137 @@
+/**
+ * The stack a benchmark runs on: the local backing services with state of their own
+ * (.data/bench, ports of their own, so neither `npm start` nor the tests are touched), a fresh
+ * database migrated exactly as `crs migrate` does, and the original design's procedure in the
+ * schema bench_original of that database only (bench/db/original.sql; never in production).
+ * Components run as processes of their own; `component()` starts one.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { spawnComponent, waitUntilReady, type Child } from '../cli/children.js';
+import { runMigrations } from '../cli/commands/migrate.js';
+import { loadMigrateConfig } from '../common/config.js';
+import type { Logger } from '../common/log.js';
+import { dataDir, packageRoot } from '../common/paths.js';
+import { bootstrapDatabase } from '../deploy/local/bootstrap.js';
+import { LOCAL_DATABASE, startLocalServices } from '../deploy/local/stack.js';
+import { loadOrCreateSecrets } from '../deploy/local/secrets.js';
+import { siblingEntry } from './entry.js';
+
+type Env = Record<string, string | undefined>;
+
+/** Ports of the bench stack: none of npm start's (54329, 3000-3002, ...) or the tests'. */
+export const BENCH_PORTS = { pg: 54349, redis: 56389, amqp: 56740, s3: 56910, api: 3910, renderer: 3912 };
+
+export interface BenchStack {
+  /** What the components need (connections, keys), as `crs services` prints it. */
+  vars: Record<string, string>;
+  superuserUrl: string;
+  /** Pools for arranging and inspecting: the owner and the superuser. */
+  owner: pg.Pool;
+  superuser: pg.Pool;
+  /** Starts a component as its own process and waits until it is ready. */
+  component(name: 'api' | 'renderer', extraEnv?: Env): Promise<Child>;
+  /** The API with another order decision (bench/benchApi.ts), ready. */
+  benchApi(decide: 'batched' | 'original', extraEnv?: Env): Promise<Child>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchStack(env: Env, log: Logger): Promise<BenchStack> {
+  const stackEnv: Env = {
+    ...env,
+    CRS_DATA_DIR: env['CRS_BENCH_DATA_DIR'] ?? join(dataDir(env), 'bench'),
+    CRS_PG_PORT: String(BENCH_PORTS.pg),
+    CRS_REDIS_PORT: String(BENCH_PORTS.redis),
+    CRS_AMQP_PORT: String(BENCH_PORTS.amqp),
+    CRS_S3_PORT: String(BENCH_PORTS.s3),
+  };
+  // The bench builds its own services; a DATABASE_URL etc. from the shell must not redirect it.
+  for (const name of ['DATABASE_URL', 'API_DATABASE_URL', 'CDC_DATABASE_URL', 'RENDERER_DATABASE_URL']) {
+    delete stackEnv[name];
+  }
+  for (const name of [
+    'REDIS_URL',
+    'AMQP_URL',
+    'S3_ENDPOINT',
+    'S3_ACCESS_KEY',
+    'S3_SECRET_KEY',
+    'S3_BUCKET',
+  ]) {
+    delete stackEnv[name];
+  }
+  const services = await startLocalServices(stackEnv, (line) => log.info(`bench stack: ${line}`));
+  const children: Child[] = [];
+  try {
+    const superuserUrl = services.postgres?.superuserUrl;
+    if (!superuserUrl) throw new Error('the bench stack has no Postgres of its own');
+    const secrets = await loadOrCreateSecrets(stackEnv['CRS_DATA_DIR'] as string);
+
+    // A fresh database every run: figures must not depend on what an earlier run left.
+    const admin = new pg.Client({ connectionString: superuserUrl });
+    await admin.connect();
+    await admin.query(
+      `select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = $1`,
+      [LOCAL_DATABASE],
+    );
+    await admin.query(`drop database if exists ${LOCAL_DATABASE} with (force)`);
+    await admin.end();
+    await bootstrapDatabase(superuserUrl, LOCAL_DATABASE, {
+      owner: secrets.ownerPassword,
+      api: secrets.apiPassword,
+      cdc: secrets.cdcPassword,
+      renderer: secrets.rendererPassword,
+    });
+    const vars = services.vars;
+    await runMigrations(loadMigrateConfig({ DATABASE_URL: vars['DATABASE_URL'], LOG_LEVEL: 'warn' }), log);
+
+    const owner = new pg.Pool({ connectionString: vars['DATABASE_URL'], max: 4 });
+    const superuser = new pg.Pool({ connectionString: superuserUrl, max: 2 });
+    await owner.query(await readFile(join(packageRoot, 'bench', 'db', 'original.sql'), 'utf8'));
+
+    const componentEnv = (extra: Env): Env => ({
+      ...stackEnv,
+      ...vars,
+      HOST: '127.0.0.1',
+      PORT: String(BENCH_PORTS.api),
+      RENDERER_PORT: String(BENCH_PORTS.renderer),
+      RATE_LIMIT: 'off',
+      LOG_LEVEL: 'warn',
+      ...extra,
+    });
+    const started = async (child: Child, port: number) => {
+      children.push(child);
+      await waitUntilReady(`http://127.0.0.1:${port}/readyz`, 60_000, child);
+      return child;
+    };
+
+    return {
+      vars,
+      superuserUrl,
+      owner,
+      superuser,
+      component: (name, extra = {}) =>
+        started(
+          spawnComponent(name, componentEnv(extra)),
+          name === 'api' ? BENCH_PORTS.api : BENCH_PORTS.renderer,
+        ),
+      benchApi: (decide, extra = {}) => {
+        const entry = siblingEntry(import.meta.url, 'benchApi');
+        return started(
+          spawnComponent('bench-api', componentEnv({ ...extra, BENCH_DECIDE: decide }), entry),
+          BENCH_PORTS.api,
+        );
+      },
+      async stop() {
+        await Promise.all(children.map((child) => child.stop(10_000)));
+        await owner.end();
+        await superuser.end();
+        await services.stop();
+      },
+    };
+  } catch (err) {
+    await Promise.all(children.map((child) => child.stop(10_000)));
+    await services.stop();
+    throw err;
+  }
+}

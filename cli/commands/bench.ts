@@ -1,0 +1,67 @@
+import { join, resolve } from 'node:path';
+import { makeLogger } from '../../common/log.js';
+import { packageRoot } from '../../common/paths.js';
+import { UsageError, wantsHelp, type Command } from '../command.js';
+
+const SCENARIO_NAMES = ['intake', 'flash-sale', 'pipeline'];
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'run the benchmarks (intake, flash-sale, pipeline) on a stack of their own',
+  help: `Usage: crs bench [intake] [flash-sale] [pipeline] [--quick] [--out DIR]
+
+Runs the named scenarios (all three by default) on a stack of their own: the local backing
+services with state in .data/bench (CRS_BENCH_DATA_DIR) on ports 54349 (Postgres), 56389
+(Redis), 56740 (RabbitMQ), 56910 (S3 store), 3910 (API) and 3912 (renderer), a fresh database
+each run, and a load generator in a process of its own. Loopback only, bounded in time.
+
+  intake      orders/s and latency at 1, 16, 64, 256 clients: ours through HTTP, the original
+              design through the same HTTP stack, the database and HTTP ceilings
+  flash-sale  20,000 buyers within 2 s for 1,000 units: oversell, answers, latency, sell-out,
+              refusals without Postgres, time to the last voucher
+  pipeline    100 and 500 orders/s for 60 s: commit to flag and job, order to voucher event,
+              PDFs/s, replication lag
+  --quick     a short version of each (seconds, not minutes) that checks only invariants
+  --out DIR   where results go (bench/results): <scenario>.json, .txt, -*.svg, results.md
+
+Exits 1 if an invariant broke (oversell, a buyer without an answer, a voucher missing). A full
+run takes about 12 minutes on two cores; nothing else should run meanwhile.`,
+  async run(args, env) {
+    if (wantsHelp(args)) {
+      console.log(this.help);
+      return 0;
+    }
+    const scenarios: string[] = [];
+    let quick = false;
+    let outDir = join(packageRoot, 'bench', 'results');
+    for (let i = 0; i < args.length; i += 1) {
+      const arg = args[i] as string;
+      if (arg === '--quick') quick = true;
+      else if (arg === '--out') {
+        const value = args[(i += 1)];
+        if (!value) throw new UsageError('--out needs a directory');
+        outDir = resolve(value);
+      } else if (SCENARIO_NAMES.includes(arg)) scenarios.push(arg);
+      else throw new UsageError(`unknown argument "${arg}" (see crs bench --help)`);
+    }
+    // The benchmarks use dev dependencies (undici); a production image has none.
+    let bench: typeof import('../../bench/main.js');
+    try {
+      bench = await import('../../bench/main.js');
+    } catch (err) {
+      throw new UsageError(
+        `the benchmarks need a source checkout with dev dependencies (npm ci): ${(err as Error).message}`,
+      );
+    }
+    const log = makeLogger({ level: 'info', component: 'bench' });
+    return bench.runBench(env, {
+      scenarios: (scenarios.length
+        ? [...new Set(scenarios)]
+        : SCENARIO_NAMES) as (typeof bench.SCENARIOS)[number][],
+      quick,
+      outDir,
+      command: ['crs bench', ...args].join(' '),
+      log,
+    });
+  },
+};
