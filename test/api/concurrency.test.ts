@@ -122,14 +122,15 @@ t.test('orders that arrive together share a transaction (group commit), each its
   await createProduct('grouped', 1000);
   const before = await batchCounts();
   // 300 orders at once, with a replay and a duplicate customer mixed in.
-  const bodies = Array.from({ length: 300 }, (_, i) =>
+  const bodies: Record<string, unknown>[] = Array.from({ length: 300 }, (_, i) =>
     orderBody({
       productId: 'grouped',
       orderId: `grouped-${String(i).padStart(4, '0')}`,
       phone: `+358 40 ${String(3_000_000 + i)}`,
     }),
   );
-  bodies.push({ ...bodies[0] }, { ...bodies[1], orderId: 'grouped-dup-customer' });
+  const [first, second] = bodies as [Record<string, unknown>, Record<string, unknown>];
+  bodies.push({ ...first }, { ...second, orderId: 'grouped-dup-customer' });
   const responses = await Promise.all(bodies.map((body) => http.request('/api/orders', { body })));
   const outcomes = countBy(responses, (r) =>
     r.status === 201 ? 'reserved' : r.status === 200 ? 'replay' : String(r.json?.error?.code),
