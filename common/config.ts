@@ -180,7 +180,7 @@ export function loadApiConfig(env: Env): ApiConfig {
   const orderBatchConcurrency = readInteger(
     env,
     'ORDER_BATCH_CONCURRENCY',
-    Math.min(4, Math.max(1, databasePoolSize - 1)),
+    Math.min(2, Math.max(1, databasePoolSize - 1)),
     1,
     500,
   );

@@ -21,9 +21,10 @@
 --      behind each other, everything else proceeds, and since every call takes its keys in
 --      the same global order no two calls can wait on each other in a cycle;
 --   2. the units the batch needs are claimed from the product's stock shards with
---      FOR UPDATE SKIP LOCKED (one cursor row at a time, so a batch locks only the shards it
---      drains), so concurrent batches take different rows instead of queueing on one. A batch
---      never waits for a shard. When it finds fewer free units than it needs while other
+--      FOR UPDATE SKIP LOCKED: one free shard holding enough for the whole batch when there
+--      is one (the common case), else one cursor row at a time, so a batch locks only the
+--      shards it drains; concurrent batches take different rows instead of queueing on one.
+--      A batch never waits for a shard. When it finds fewer free units than it needs while other
 --      transactions hold shards that still have stock (near sell-out), it gives back what it
 --      took and the row locks with it (a rolled-back subtransaction), pauses briefly and tries
 --      again, so two short batches cannot hold half the stock each and wait for the other.
@@ -31,6 +32,9 @@
 --      deadlocks near sell-out: a row that fails its re-check after the wait stays locked.)
 --   3. units claimed for orders that turn out to be replays or refusals go back to a shard
 --      the batch holds, before it commits.
+-- Cost. Work per order is kept to array operations in PL/pgSQL: what the tables hold for the
+-- batch's ids and customers is read with two queries, the decisions are made in memory, and
+-- the reserved orders are written with one INSERT.
 -- Waits happen only on the advisory locks, all taken before any row lock; lock_timeout bounds
 -- them and raises SQLSTATE 55P03, which the API answers with 503 (nothing written). A batch
 -- that is still short when its 2 seconds are over answers `busy` for the orders it could not
@@ -61,30 +65,53 @@ language plpgsql
 security definer
 set search_path = crs, pg_temp
 set lock_timeout = '2s'
+-- Plan each statement once per session: with array parameters the planner would otherwise
+-- keep making custom plans, and planning cost more than running (half the call's time).
+set plan_cache_mode = force_generic_plan
 as $$
 declare
-  n           integer := coalesce(cardinality(p_order_ids), 0);
-  lock_key    bigint;
-  existing    crs.orders%rowtype;
+  n             integer := coalesce(cardinality(p_order_ids), 0);
+  lock_key      bigint;
+  -- What the tables already hold for this batch's ids and customers (read once, under the
+  -- advisory locks, so nothing can change them until commit):
+  old_ids       text[];
+  old_products  text[];
+  old_customers text[];
+  old_firsts    text[];
+  old_lasts     text[];
+  old_statuses  text[];
+  old_salts     bytea[];
+  old_created   timestamptz[];
+  taken         text[];     -- product || ' ' || customer key of existing orders
   -- Per distinct product of the batch (parallel arrays; batches are small, so array_position
   -- is as fast as anything fancier):
-  products    text[];
-  known       boolean[];  -- the product exists
-  units       integer[];  -- units claimed and not yet given to an order
-  spare_shard smallint[]; -- a shard this batch holds, where unused units go back
-  short_busy  boolean[];  -- still short at the deadline while others held stock
-  p           integer;
-  need        integer;
-  got         integer;
-  held        smallint;
-  shard_count smallint;
-  start_shard integer;
-  cur         refcursor;
-  r_shard     smallint;
-  r_remaining integer;
-  take        integer;
-  deadline    timestamptz;
-  pause       double precision;
+  products      text[];
+  known         boolean[];  -- the product exists
+  units         integer[];  -- units claimed and not yet given to an order
+  spare_shard   smallint[]; -- a shard this batch holds, where unused units go back
+  short_busy    boolean[];  -- still short at the deadline while others held stock
+  -- The decisions, one per order:
+  outcomes      text[] := array_fill(null::text, array[n]);
+  statuses      text[] := array_fill(null::text, array[n]);
+  salts         bytea[] := array_fill(null::bytea, array[n]);
+  createds      timestamptz[] := array_fill(null::timestamptz, array[n]);
+  reserved      integer[] := '{}';  -- positions of the orders to insert
+  new_ids       text[] := '{}';     -- their ids and customers, for the checks of later orders
+  new_customers text[] := '{}';
+  i             integer;
+  j             integer;
+  p             integer;
+  need          integer;
+  got           integer;
+  held          smallint;
+  shard_count   smallint;
+  start_shard   integer;
+  cur           refcursor;
+  r_shard       smallint;
+  r_remaining   integer;
+  take          integer;
+  deadline      timestamptz;
+  pause         double precision;
 begin
   if n > 1000 then
     raise exception 'at most 1000 orders per call, got %', n using errcode = '22023';
@@ -94,6 +121,9 @@ begin
      or coalesce(cardinality(p_phones), 0) <> n or coalesce(cardinality(p_token_hashes), 0) <> n
      or coalesce(cardinality(p_token_salts), 0) <> n then
     raise exception 'every argument array must have one element per order' using errcode = '22023';
+  end if;
+  if n = 0 then
+    return;
   end if;
 
   -- 1. Serialise per order id and per customer (hashes; a collision only costs a wait), in
@@ -110,11 +140,24 @@ begin
     perform pg_advisory_xact_lock(lock_key);
   end loop;
 
-  -- 2. Claim one unit per order of each product (an upper bound: replays and refusals give
-  -- theirs back in step 4).
+  -- 2. What is already decided for these ids and customers: two index lookups per order,
+  -- done as two queries for the batch.
+  select coalesce(array_agg(o.order_id), '{}'), array_agg(o.product_id), array_agg(o.customer_key),
+         array_agg(o.first_name), array_agg(o.last_name), array_agg(o.status),
+         array_agg(o.token_salt), array_agg(o.created_at)
+    into old_ids, old_products, old_customers, old_firsts, old_lasts, old_statuses, old_salts,
+         old_created
+    from crs.orders o
+   where o.order_id = any (p_order_ids);
+  select coalesce(array_agg(o.product_id || ' ' || o.customer_key), '{}') into taken
+    from crs.orders o
+    join (select distinct u.p, u.c from unnest(p_product_ids, p_customer_keys) as u(p, c)) as b
+      on o.product_id = b.p and o.customer_key = b.c;
+
+  -- 3. Claim one unit per order of each product (an upper bound: replays and refusals give
+  -- theirs back in step 5).
   select array_agg(x.product_id order by x.product_id) into products
     from (select distinct u.product_id from unnest(p_product_ids) as u(product_id)) as x;
-  products := coalesce(products, '{}');
   for p in 1 .. cardinality(products) loop
     need := cardinality(array_positions(p_product_ids, products[p]));
     known[p] := false;
@@ -124,7 +167,25 @@ begin
     select pr.shard_count into shard_count from crs.products pr where pr.product_id = products[p];
     continue when not found;
     known[p] := true;
+    -- Start at a random shard so concurrent batches spread over the shards.
+    start_shard := floor(random() * shard_count)::integer;
 
+    -- The common case first: one free shard holds enough for the whole batch.
+    select s.shard into r_shard
+      from crs.stock_shards s
+     where s.product_id = products[p] and s.remaining >= need
+     order by (s.shard - start_shard + shard_count) % shard_count
+     limit 1
+       for update skip locked;
+    if found then
+      update crs.stock_shards s set remaining = s.remaining - need
+       where s.product_id = products[p] and s.shard = r_shard;
+      units[p] := need;
+      spare_shard[p] := r_shard;
+      continue;
+    end if;
+
+    -- Otherwise gather units shard by shard.
     deadline := clock_timestamp() + interval '2 seconds';
     pause := 0.0005;
     <<claim>>
@@ -132,8 +193,6 @@ begin
       got := 0;
       held := null;
       begin
-        -- Start at a random shard so concurrent batches spread over the shards.
-        start_shard := floor(random() * shard_count)::integer;
         open cur for
           select s.shard, s.remaining
             from crs.stock_shards s
@@ -167,6 +226,7 @@ begin
         -- The subtransaction rolled back: the units and the row locks are released.
         pause := least(pause * 2, 0.02);
         perform pg_sleep(pause * (0.5 + random()));
+        start_shard := floor(random() * shard_count)::integer;
         continue claim;
       end;
       exit claim;
@@ -175,56 +235,75 @@ begin
     spare_shard[p] := held;
   end loop;
 
-  -- 3. Decide each order, in the order given, as if they came one after another.
+  -- 4. Decide each order, in the order given, as if they came one after another: against
+  -- the tables as read in step 2 and the orders reserved before it in this batch.
   for i in 1 .. n loop
-    idx := i;
-    order_id := p_order_ids[i];
-    status := null;
-    token_salt := null;
-    created_at := null;
     p := array_position(products, p_product_ids[i]);
-
-    select * into existing from crs.orders o where o.order_id = p_order_ids[i];
-    if found then
-      if existing.product_id = p_product_ids[i]
-         and existing.customer_key = p_customer_keys[i]
-         and existing.first_name = p_first_names[i]
-         and existing.last_name = p_last_names[i] then
-        outcome := 'replay';
-        status := existing.status;
-        token_salt := existing.token_salt;
-        created_at := existing.created_at;
+    j := array_position(old_ids, p_order_ids[i]);
+    if j is not null then
+      if old_products[j] = p_product_ids[i] and old_customers[j] = p_customer_keys[i]
+         and old_firsts[j] = p_first_names[i] and old_lasts[j] = p_last_names[i] then
+        outcomes[i] := 'replay';
+        statuses[i] := old_statuses[j];
+        salts[i] := old_salts[j];
+        createds[i] := old_created[j];
       else
-        outcome := 'order_id_conflict';
+        outcomes[i] := 'order_id_conflict';
       end if;
-    -- Holding the customer lock, any earlier order of this customer has committed (or was
-    -- placed earlier in this batch) and is seen.
-    elsif exists (select from crs.orders o
-                   where o.product_id = p_product_ids[i] and o.customer_key = p_customer_keys[i]) then
-      outcome := 'duplicate_customer';
-    elsif not known[p] then
-      outcome := 'unknown_product';
-    elsif units[p] = 0 then
-      outcome := case when short_busy[p] then 'busy' else 'out_of_stock' end;
-    else
-      insert into crs.orders as o (order_id, product_id, customer_key, first_name, last_name,
-                                   phone, coupon_code, token_hash, token_salt)
-      values (p_order_ids[i], p_product_ids[i], p_customer_keys[i], p_first_names[i],
-              p_last_names[i], p_phones[i], new_coupon_code(), p_token_hashes[i], p_token_salts[i])
-      returning o.status, o.token_salt, o.created_at into status, token_salt, created_at;
-      units[p] := units[p] - 1;
-      outcome := 'reserved';
+      continue;
     end if;
-    return next;
+    j := array_position(new_ids, p_order_ids[i]);
+    if j is not null then
+      j := reserved[j];
+      if p_product_ids[j] = p_product_ids[i] and p_customer_keys[j] = p_customer_keys[i]
+         and p_first_names[j] = p_first_names[i] and p_last_names[j] = p_last_names[i] then
+        outcomes[i] := 'replay';
+        statuses[i] := 'reserved';
+        salts[i] := p_token_salts[j];
+        createds[i] := now();
+      else
+        outcomes[i] := 'order_id_conflict';
+      end if;
+      continue;
+    end if;
+    if (p_product_ids[i] || ' ' || p_customer_keys[i]) = any (taken)
+       or (p_product_ids[i] || ' ' || p_customer_keys[i]) = any (new_customers) then
+      outcomes[i] := 'duplicate_customer';
+    elsif not known[p] then
+      outcomes[i] := 'unknown_product';
+    elsif units[p] = 0 then
+      outcomes[i] := case when short_busy[p] then 'busy' else 'out_of_stock' end;
+    else
+      units[p] := units[p] - 1;
+      reserved := reserved || i;
+      new_ids := new_ids || p_order_ids[i];
+      new_customers := new_customers || (p_product_ids[i] || ' ' || p_customer_keys[i]);
+      outcomes[i] := 'reserved';
+      statuses[i] := 'reserved';
+      salts[i] := p_token_salts[i];
+      createds[i] := now();
+    end if;
   end loop;
 
-  -- 4. Units claimed for orders that did not take one go back to a shard this batch holds.
+  -- 5. One insert for every reserved order (created_at defaults to now(), as answered), and
+  -- units claimed for orders that did not take one go back to a shard this batch holds.
+  insert into crs.orders as o (order_id, product_id, customer_key, first_name, last_name, phone,
+                               coupon_code, token_hash, token_salt)
+  select p_order_ids[r.i], p_product_ids[r.i], p_customer_keys[r.i], p_first_names[r.i],
+         p_last_names[r.i], p_phones[r.i], new_coupon_code(), p_token_hashes[r.i],
+         p_token_salts[r.i]
+    from unnest(reserved) as r(i);
   for p in 1 .. cardinality(products) loop
     if units[p] > 0 then
       update crs.stock_shards s set remaining = s.remaining + units[p]
        where s.product_id = products[p] and s.shard = spare_shard[p];
     end if;
   end loop;
+
+  return query
+    select d.i::integer, d.outcome, p_order_ids[d.i], d.status, d.salt, d.created
+      from unnest(outcomes, statuses, salts, createds) with ordinality as d(outcome, status, salt, created, i)
+     order by d.i;
 end
 $$;
 
@@ -250,6 +329,7 @@ create function crs.place_order(
 language plpgsql
 security definer
 set search_path = crs, pg_temp
+set plan_cache_mode = force_generic_plan
 as $$
 begin
   select b.outcome, b.order_id, b.status, b.token_salt, b.created_at

@@ -10,6 +10,11 @@
  * Postgres can recognise), and this process asked Postgres about this product less than a
  * second ago. So a stale "sold out" flag heals within a second even if CDC is down: the first
  * order after that second goes to Postgres, which is the only judge.
+ *
+ * For that decision the flag is read at most once per product every 100 ms and shared by the
+ * orders that arrive meanwhile (they await the same read): after a flash sale sells out, tens
+ * of thousands of refusals a second cost a handful of Redis reads instead of one each, which
+ * would queue behind each other and time out just when it matters.
  */
 import type { Redis } from 'ioredis';
 import type { Pool } from '../../common/db.js';
@@ -27,6 +32,9 @@ export interface StockSource {
 
 const BREAKER_MS = 1_000;
 const PROBE_INTERVAL_MS = 1_000;
+const SHARED_READ_MS = 100;
+/** Product ids come from requests: the shared reads are forgotten beyond this many. */
+const SHARED_READS_MAX = 1_000;
 
 export function makeStockSource(deps: {
   pool: Pool;
@@ -37,6 +45,7 @@ export function makeStockSource(deps: {
   const now = deps.now ?? Date.now;
   let redisDownUntil = 0;
   const lastProbe = new Map<string, number>();
+  const sharedReads = new Map<string, { at: number; flag: ReturnType<typeof fromRedis> }>();
 
   async function fromRedis(productId: string) {
     if (!deps.redis || now() < redisDownUntil) return undefined;
@@ -48,6 +57,16 @@ export function makeStockSource(deps: {
       redisDownUntil = now() + BREAKER_MS;
       return undefined;
     }
+  }
+
+  function sharedRead(productId: string) {
+    const at = now();
+    const recent = sharedReads.get(productId);
+    if (recent && at - recent.at < SHARED_READ_MS) return recent.flag;
+    if (sharedReads.size >= SHARED_READS_MAX) sharedReads.clear();
+    const flag = fromRedis(productId);
+    sharedReads.set(productId, { at, flag });
+    return flag;
   }
 
   return {
@@ -62,7 +81,7 @@ export function makeStockSource(deps: {
     },
     async refuseWithoutDatabase(productId, hasClientOrderId) {
       if (hasClientOrderId) return false;
-      const flag = await fromRedis(productId);
+      const flag = await sharedRead(productId);
       if (!flag || flag.available) return false;
       const at = now();
       if (at - (lastProbe.get(productId) ?? 0) >= PROBE_INTERVAL_MS) {

@@ -61,7 +61,7 @@ export async function intake(
   const groupCommit = makeGroupCommit<PlaceOrderInput, PlaceOrderResult>({
     run: (orders) => placeOrders(userPool, orders),
     maxBatch: 100,
-    maxInFlight: 4,
+    maxInFlight: 2,
     maxQueued: 100_000,
   });
 
