@@ -71,82 +71,91 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
   const started: string[] = [];
   const ours: [string, Stoppable][] = [];
   let postgres: LocalPostgres | undefined;
+  // A service that fails to start must not leave the ones before it running (their ports
+  // would refuse the next attempt): stop what this call started, then fail.
+  try {
+    if (env['DATABASE_URL']) {
+      vars['DATABASE_URL'] = env['DATABASE_URL'];
+      for (const name of ['API_DATABASE_URL', 'CDC_DATABASE_URL', 'RENDERER_DATABASE_URL']) {
+        if (env[name]) vars[name] = env[name];
+      }
+    } else {
+      postgres = localPostgres(env, secrets);
+      progress(`postgres: starting on 127.0.0.1:${postgres.port} (data in ${postgres.dir})`);
+      const state = await postgres.start();
+      if (state === 'started') {
+        started.push('postgres');
+        ours.push(['postgres', postgres]);
+      }
+      progress(`postgres: ${state}`);
+      const urls = await bootstrapDatabase(postgres.superuserUrl, LOCAL_DATABASE, {
+        owner: secrets.ownerPassword,
+        api: secrets.apiPassword,
+        cdc: secrets.cdcPassword,
+        renderer: secrets.rendererPassword,
+      });
+      vars['DATABASE_URL'] = urls.owner;
+      vars['API_DATABASE_URL'] = urls.api;
+      vars['CDC_DATABASE_URL'] = urls.cdc;
+      vars['RENDERER_DATABASE_URL'] = urls.renderer;
+    }
 
-  if (env['DATABASE_URL']) {
-    vars['DATABASE_URL'] = env['DATABASE_URL'];
-    for (const name of ['API_DATABASE_URL', 'CDC_DATABASE_URL', 'RENDERER_DATABASE_URL']) {
-      if (env[name]) vars[name] = env[name];
+    if (env['REDIS_URL']) {
+      vars['REDIS_URL'] = env['REDIS_URL'];
+    } else {
+      const redis = localRedis(env);
+      progress(`redis: starting on 127.0.0.1:${redis.port}`);
+      const state = await redis.start();
+      if (state === 'started') {
+        started.push('redis');
+        ours.push(['redis', redis]);
+      }
+      progress(`redis: ${state}`);
+      vars['REDIS_URL'] = redis.url;
     }
-  } else {
-    postgres = localPostgres(env, secrets);
-    progress(`postgres: starting on 127.0.0.1:${postgres.port} (data in ${postgres.dir})`);
-    const state = await postgres.start();
-    if (state === 'started') {
-      started.push('postgres');
-      ours.push(['postgres', postgres]);
-    }
-    progress(`postgres: ${state}`);
-    const urls = await bootstrapDatabase(postgres.superuserUrl, LOCAL_DATABASE, {
-      owner: secrets.ownerPassword,
-      api: secrets.apiPassword,
-      cdc: secrets.cdcPassword,
-      renderer: secrets.rendererPassword,
-    });
-    vars['DATABASE_URL'] = urls.owner;
-    vars['API_DATABASE_URL'] = urls.api;
-    vars['CDC_DATABASE_URL'] = urls.cdc;
-    vars['RENDERER_DATABASE_URL'] = urls.renderer;
-  }
 
-  if (env['REDIS_URL']) {
-    vars['REDIS_URL'] = env['REDIS_URL'];
-  } else {
-    const redis = localRedis(env);
-    progress(`redis: starting on 127.0.0.1:${redis.port}`);
-    const state = await redis.start();
-    if (state === 'started') {
-      started.push('redis');
-      ours.push(['redis', redis]);
+    if (env['AMQP_URL']) {
+      vars['AMQP_URL'] = env['AMQP_URL'];
+    } else {
+      const rabbitmq = localRabbitMq(env);
+      progress(`rabbitmq: starting on 127.0.0.1:${rabbitmq.port} (data in ${rabbitmq.dir})`);
+      const state = await rabbitmq.start();
+      if (state === 'started') {
+        started.push('rabbitmq');
+        ours.push(['rabbitmq', rabbitmq]);
+      }
+      progress(`rabbitmq: ${state}`);
+      vars['AMQP_URL'] = rabbitmq.url;
     }
-    progress(`redis: ${state}`);
-    vars['REDIS_URL'] = redis.url;
-  }
 
-  if (env['AMQP_URL']) {
-    vars['AMQP_URL'] = env['AMQP_URL'];
-  } else {
-    const rabbitmq = localRabbitMq(env);
-    progress(`rabbitmq: starting on 127.0.0.1:${rabbitmq.port} (data in ${rabbitmq.dir})`);
-    const state = await rabbitmq.start();
-    if (state === 'started') {
-      started.push('rabbitmq');
-      ours.push(['rabbitmq', rabbitmq]);
+    if (env['S3_ENDPOINT']) {
+      for (const name of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET']) {
+        if (env[name]) vars[name] = env[name];
+      }
+    } else {
+      const s3 = localS3Store(env, {
+        S3_ACCESS_KEY: secrets.s3AccessKey,
+        S3_SECRET_KEY: secrets.s3SecretKey,
+        AMQP_URL: vars['AMQP_URL'] as string,
+      });
+      progress(`s3 store: starting on 127.0.0.1:${s3.port}`);
+      const state = await s3.start();
+      if (state === 'started') {
+        started.push('s3');
+        ours.push(['s3 store', s3]);
+      }
+      progress(`s3 store: ${state}`);
+      vars['S3_ENDPOINT'] = s3.url;
+      vars['S3_ACCESS_KEY'] = secrets.s3AccessKey;
+      vars['S3_SECRET_KEY'] = secrets.s3SecretKey;
+      vars['S3_BUCKET'] = env['S3_BUCKET'] ?? 'vouchers';
     }
-    progress(`rabbitmq: ${state}`);
-    vars['AMQP_URL'] = rabbitmq.url;
-  }
-
-  if (env['S3_ENDPOINT']) {
-    for (const name of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET']) {
-      if (env[name]) vars[name] = env[name];
+  } catch (err) {
+    for (const [name, service] of ours.reverse()) {
+      progress(`${name}: stopping (start-up failed)`);
+      await service.stop().catch(() => undefined);
     }
-  } else {
-    const s3 = localS3Store(env, {
-      S3_ACCESS_KEY: secrets.s3AccessKey,
-      S3_SECRET_KEY: secrets.s3SecretKey,
-      AMQP_URL: vars['AMQP_URL'] as string,
-    });
-    progress(`s3 store: starting on 127.0.0.1:${s3.port}`);
-    const state = await s3.start();
-    if (state === 'started') {
-      started.push('s3');
-      ours.push(['s3 store', s3]);
-    }
-    progress(`s3 store: ${state}`);
-    vars['S3_ENDPOINT'] = s3.url;
-    vars['S3_ACCESS_KEY'] = secrets.s3AccessKey;
-    vars['S3_SECRET_KEY'] = secrets.s3SecretKey;
-    vars['S3_BUCKET'] = env['S3_BUCKET'] ?? 'vouchers';
+    throw err;
   }
 
   vars['ADMIN_TOKEN'] = env['ADMIN_TOKEN'] ?? secrets.adminToken;
