@@ -9,11 +9,11 @@
  */
 import { Router } from '@koa/router';
 import { startApi } from '../api/server.js';
-import type { PlaceOrderInput, PlaceOrderResult } from '../api/database/placeOrder.js';
 import { loadApiConfig } from '../common/config.js';
 import { makePool, type Pool } from '../common/db.js';
 import { makeLogger } from '../common/log.js';
 import { waitForStopSignal } from '../cli/command.js';
+import { originalDecision } from './originalDesign.js';
 
 const decide = process.env['BENCH_DECIDE'];
 if (decide !== 'batched' && decide !== 'original') {
@@ -27,36 +27,6 @@ const noop = new Router();
 noop.get('/bench/noop', (ctx) => {
   ctx.body = { ok: true };
 });
-
-/** One order per transaction through the original design's procedure. */
-function originalDecision(owner: Pool) {
-  return async (input: PlaceOrderInput): Promise<PlaceOrderResult> => {
-    const { rows } = await owner.query<{ outcome: PlaceOrderResult['outcome']; status: string | null }>({
-      name: 'original_place_order',
-      text: 'select outcome, status from bench_original.place_order($1, $2, $3, $4, $5, $6, $7, $8)',
-      values: [
-        input.orderId,
-        input.productId,
-        input.customerKey,
-        input.firstName,
-        input.lastName,
-        input.phone,
-        input.tokenHash,
-        input.tokenSalt,
-      ],
-    });
-    const row = rows[0];
-    if (!row) throw new Error('bench_original.place_order returned no row');
-    // The original stored no tokens: a replay cannot re-derive one, so the bench never replays.
-    return {
-      outcome: row.outcome,
-      orderId: input.orderId,
-      status: row.status,
-      tokenSalt: null,
-      createdAt: null,
-    };
-  };
-}
 
 let ownerPool: Pool | undefined;
 const api = await startApi(config, log, {

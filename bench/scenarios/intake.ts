@@ -21,6 +21,7 @@ import { latencyDistributionChart } from '../report/latencyChart.js';
 import { lineChart } from '../report/lineChart.js';
 import { formatNumber, formatTable, markdownTable } from '../report/table.js';
 import { benchOrder, directClosedLoop } from '../measure.js';
+import { originalDecision } from '../originalDesign.js';
 import { BENCH_PORTS, type BenchStack } from '../stack.js';
 import type { ScenarioOutput } from './scenario.js';
 
@@ -147,22 +148,7 @@ export async function intake(
           durationMs,
           warmupMs,
           order: () => benchOrder(original, runPrefix),
-          decide: async (input) => {
-            const { rows } = await sessions.query<{ outcome: string }>(
-              'select outcome from bench_original.place_order($1, $2, $3, $4, $5, $6, $7, $8)',
-              [
-                input.orderId,
-                input.productId,
-                input.customerKey,
-                input.firstName,
-                input.lastName,
-                input.phone,
-                input.tokenHash,
-                input.tokenSalt,
-              ],
-            );
-            return { outcome: rows[0]?.outcome ?? 'error' };
-          },
+          decide: originalDecision(sessions),
         });
         cells.push({
           variant: 'original (database)',
