@@ -39,8 +39,7 @@ const api = await startApi(config, log, {
         { connectionString: ownerUrl, applicationName: 'crs-bench-original', max: config.databasePoolSize },
         log,
       );
-      const pool = ownerPool;
-      return { decide: originalDecision(pool), depth: () => ({ queued: 0, inFlight: 0 }) };
+      return { decide: originalDecision(ownerPool) };
     },
   }),
 });

@@ -12,11 +12,9 @@ import { writeResults } from './report/files.js';
 import { flashSale } from './scenarios/flashSale.js';
 import { intake } from './scenarios/intake.js';
 import { pipeline } from './scenarios/pipeline.js';
+import type { ScenarioName } from './scenarios/names.js';
 import type { ScenarioOutput } from './scenarios/scenario.js';
 import { startBenchStack } from './stack.js';
-
-export const SCENARIOS = ['intake', 'flash-sale', 'pipeline'] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
   scenarios: ScenarioName[];

@@ -47,19 +47,11 @@ export async function startBenchStack(env: Env, log: Logger): Promise<BenchStack
     CRS_S3_PORT: String(BENCH_PORTS.s3),
   };
   // The bench builds its own services; a DATABASE_URL etc. from the shell must not redirect it.
-  for (const name of ['DATABASE_URL', 'API_DATABASE_URL', 'CDC_DATABASE_URL', 'RENDERER_DATABASE_URL']) {
-    delete stackEnv[name];
-  }
-  for (const name of [
-    'REDIS_URL',
-    'AMQP_URL',
-    'S3_ENDPOINT',
-    'S3_ACCESS_KEY',
-    'S3_SECRET_KEY',
-    'S3_BUCKET',
-  ]) {
-    delete stackEnv[name];
-  }
+  const redirects = [
+    ...['DATABASE_URL', 'API_DATABASE_URL', 'CDC_DATABASE_URL', 'RENDERER_DATABASE_URL'],
+    ...['REDIS_URL', 'AMQP_URL', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET'],
+  ];
+  for (const name of redirects) delete stackEnv[name];
   const services = await startLocalServices(stackEnv, (line) => log.info(`bench stack: ${line}`));
   const children: Child[] = [];
   try {

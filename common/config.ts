@@ -93,6 +93,9 @@ function readSwitch(env: Env, name: string, fallback: boolean): boolean {
 
 const PRODUCT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Group commit defaults (api/orders/groupCommit.ts); the intake benchmark uses them too. */
+export const ORDER_BATCH_DEFAULTS = { max: 100, concurrency: 2, queueMax: 10_000 } as const;
+
 export interface MigrateConfig {
   readonly databaseUrl: string;
   readonly logLevel: LevelWithSilent;
@@ -180,7 +183,7 @@ export function loadApiConfig(env: Env): ApiConfig {
   const orderBatchConcurrency = readInteger(
     env,
     'ORDER_BATCH_CONCURRENCY',
-    Math.min(2, Math.max(1, databasePoolSize - 1)),
+    Math.min(ORDER_BATCH_DEFAULTS.concurrency, Math.max(1, databasePoolSize - 1)),
     1,
     500,
   );
@@ -195,9 +198,9 @@ export function loadApiConfig(env: Env): ApiConfig {
     host: raw(env, 'HOST') ?? '0.0.0.0',
     databaseUrl: readPostgresUrl(env, 'API_DATABASE_URL', 'DATABASE_URL'),
     databasePoolSize,
-    orderBatchMax: readInteger(env, 'ORDER_BATCH_MAX', 100, 1, 1000),
+    orderBatchMax: readInteger(env, 'ORDER_BATCH_MAX', ORDER_BATCH_DEFAULTS.max, 1, 1000),
     orderBatchConcurrency,
-    orderQueueMax: readInteger(env, 'ORDER_QUEUE_MAX', 10_000, 1, 1_000_000),
+    orderQueueMax: readInteger(env, 'ORDER_QUEUE_MAX', ORDER_BATCH_DEFAULTS.queueMax, 1, 1_000_000),
     adminToken: readSecret(env, 'ADMIN_TOKEN', 'bearer token for admin endpoints'),
     staffToken: readSecret(env, 'STAFF_TOKEN', 'bearer token for staff endpoints'),
     orderTokenKey: readSecret(env, 'ORDER_TOKEN_KEY', 'key that order access tokens derive from'),

@@ -29,9 +29,6 @@ export interface PlaceOrderResult {
   createdAt: Date | null;
 }
 
-/** Most orders crs.place_orders takes in one call (it refuses more). */
-export const MAX_ORDERS_PER_CALL = 1000;
-
 /**
  * One call of crs.place_orders (sql/place_order.sql) for a batch: the database decides every
  * order in one transaction and answers each in the order given. Throws only when the whole

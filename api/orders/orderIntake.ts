@@ -7,13 +7,12 @@ import type { ApiConfig } from '../../common/config.js';
 import type { Pool } from '../../common/db.js';
 import { placeOrders, type PlaceOrderInput, type PlaceOrderResult } from '../database/placeOrder.js';
 import type { ApiMetrics } from '../http/metrics.js';
-import { makeGroupCommit, type GroupCommit } from './groupCommit.js';
+import { makeGroupCommit } from './groupCommit.js';
 
 export type DecideOrder = (input: PlaceOrderInput) => Promise<PlaceOrderResult>;
 
 export interface OrderIntake {
   decide: DecideOrder;
-  depth: GroupCommit<PlaceOrderInput, PlaceOrderResult>['depth'];
 }
 
 export function makeOrderIntake(deps: {
@@ -32,5 +31,5 @@ export function makeOrderIntake(deps: {
     },
   });
   deps.metrics.observeOrderQueue(() => groupCommit.depth());
-  return { decide: (input) => groupCommit.submit(input), depth: groupCommit.depth };
+  return { decide: (input) => groupCommit.submit(input) };
 }

@@ -14,6 +14,7 @@
 import pg from 'pg';
 import { placeOrders, type PlaceOrderInput, type PlaceOrderResult } from '../../api/database/placeOrder.js';
 import { makeGroupCommit } from '../../api/orders/groupCommit.js';
+import { ORDER_BATCH_DEFAULTS } from '../../common/config.js';
 import type { Logger } from '../../common/log.js';
 import type { LatencySummary, LoadResult } from '../load/job.js';
 import { runLoad } from '../load/run.js';
@@ -54,15 +55,13 @@ export async function intake(
   const warmupMs = options.quick ? 300 : 1_500;
   const target = `http://127.0.0.1:${BENCH_PORTS.api}`;
   const cells: Cell[] = [];
-  let phoneStart = 1_000_000;
 
   const userPool = new pg.Pool({ connectionString: stack.vars['API_DATABASE_URL'], max: 8 });
-  const ownerPool = new pg.Pool({ connectionString: stack.vars['DATABASE_URL'], max: 64 });
   // The database ceiling uses the group commit exactly as the API configures it by default.
   const groupCommit = makeGroupCommit<PlaceOrderInput, PlaceOrderResult>({
     run: (orders) => placeOrders(userPool, orders),
-    maxBatch: 100,
-    maxInFlight: 2,
+    maxBatch: ORDER_BATCH_DEFAULTS.max,
+    maxInFlight: ORDER_BATCH_DEFAULTS.concurrency,
     maxQueued: 100_000,
   });
 
@@ -89,15 +88,14 @@ export async function intake(
       {
         target,
         request: productId
-          ? { kind: 'order', productId, phoneStart: (phoneStart += 0) }
+          ? // Every cell orders a product of its own, so its customers only need to be new to it.
+            { kind: 'order', productId, phoneStart: 1_000_000 }
           : { kind: 'noop', path: '/bench/noop' },
         mode: { kind: 'closed', concurrency: clients, durationMs, warmupMs },
         timeoutMs: 10_000,
       },
       { label: `intake ${variant} ${clients}` },
     );
-    // Each run uses fresh customers: the next one starts past everything this one could send.
-    phoneStart = Math.min(phoneStart + result.sent + 1, 9_000_000);
     return fromLoad(variant, clients, result);
   }
 
@@ -162,7 +160,6 @@ export async function intake(
     }
   } finally {
     await userPool.end();
-    await ownerPool.end();
   }
 
   return report(cells, levels, options.quick);

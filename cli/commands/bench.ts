@@ -1,9 +1,8 @@
 import { join, resolve } from 'node:path';
 import { makeLogger } from '../../common/log.js';
 import { packageRoot } from '../../common/paths.js';
+import { SCENARIOS, isScenarioName, type ScenarioName } from '../../bench/scenarios/names.js';
 import { UsageError, wantsHelp, type Command } from '../command.js';
-
-const SCENARIO_NAMES = ['intake', 'flash-sale', 'pipeline'];
 
 export const benchCommand: Command = {
   name: 'bench',
@@ -31,7 +30,7 @@ run takes about 12 minutes on two cores; nothing else should run meanwhile.`,
       console.log(this.help);
       return 0;
     }
-    const scenarios: string[] = [];
+    const scenarios: ScenarioName[] = [];
     let quick = false;
     let outDir = join(packageRoot, 'bench', 'results');
     for (let i = 0; i < args.length; i += 1) {
@@ -41,7 +40,7 @@ run takes about 12 minutes on two cores; nothing else should run meanwhile.`,
         const value = args[(i += 1)];
         if (!value) throw new UsageError('--out needs a directory');
         outDir = resolve(value);
-      } else if (SCENARIO_NAMES.includes(arg)) scenarios.push(arg);
+      } else if (isScenarioName(arg)) scenarios.push(arg);
       else throw new UsageError(`unknown argument "${arg}" (see crs bench --help)`);
     }
     // The benchmarks use dev dependencies (undici); a production image has none.
@@ -55,9 +54,7 @@ run takes about 12 minutes on two cores; nothing else should run meanwhile.`,
     }
     const log = makeLogger({ level: 'info', component: 'bench' });
     return bench.runBench(env, {
-      scenarios: (scenarios.length
-        ? [...new Set(scenarios)]
-        : SCENARIO_NAMES) as (typeof bench.SCENARIOS)[number][],
+      scenarios: scenarios.length ? [...new Set(scenarios)] : [...SCENARIOS],
       quick,
       outDir,
       command: ['crs bench', ...args].join(' '),
