@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'invalid_request'
   | 'unsupported_media_type'
   | 'payload_too_large'
+  | 'request_timeout'
+  | 'headers_too_large'
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'

@@ -1,11 +1,12 @@
 /**
  * Reading request bodies strictly: the right media type, UTF-8 only, a byte limit enforced
- * while reading (a 10 MB body is refused without being buffered), then valid JSON, or an HTML
- * form's fields.
+ * while reading (a 10 MB body is refused without being buffered), then valid JSON (not nested
+ * too deep, no key twice), or an HTML form's fields.
  */
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { AppError, invalidRequest } from '../../common/errors.js';
+import { parseStrictJson } from './strictJson.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -23,6 +24,9 @@ async function readUtf8Body(ctx: Context, limit: number): Promise<string> {
   if (charset !== '' && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
     throw unsupportedMediaType();
   }
+  // Nothing here decompresses: a "gzip" body would be read as if it were the JSON itself.
+  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') throw unsupportedMediaType();
   let bytes: Buffer;
   try {
     bytes = await getRawBody(ctx.req, {
@@ -46,12 +50,8 @@ async function readUtf8Body(ctx: Context, limit: number): Promise<string> {
 
 export async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
   if (!ctx.is('application/json')) throw unsupportedMediaType();
-  const text = await readUtf8Body(ctx, limit);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw invalidRequest([{ field: 'body', message: `is not valid JSON (${(err as Error).message})` }]);
-  }
+  // Not too deep, no repeated keys (strictJson.ts), then JSON.parse.
+  return parseStrictJson(await readUtf8Body(ctx, limit));
 }
 
 /** Whether the request carries an HTML form (the web pages' posts). */

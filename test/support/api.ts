@@ -67,21 +67,30 @@ export interface HttpClient {
   close(): void;
 }
 
+/** A request's body as bytes, with the headers it implies (JSON unless given as bytes). */
+export function encodeBody(options: HttpRequestOptions): {
+  headers: Record<string, string>;
+  payload?: Buffer;
+} {
+  const headers: Record<string, string> = { ...options.headers };
+  let payload: Buffer | undefined;
+  if (typeof options.body === 'string' || Buffer.isBuffer(options.body)) {
+    payload = Buffer.from(options.body);
+  } else if (options.body !== undefined) {
+    payload = Buffer.from(JSON.stringify(options.body));
+    headers['content-type'] ??= 'application/json';
+  }
+  if (payload) headers['content-length'] = String(payload.length);
+  return payload ? { headers, payload } : { headers };
+}
+
 export function makeHttpClient(baseUrl: string, maxSockets = 128): HttpClient {
   const agent = new Agent({ keepAlive: true, maxSockets });
   return {
     baseUrl,
     close: () => agent.destroy(),
     request(path, options = {}) {
-      const headers: Record<string, string> = { ...options.headers };
-      let payload: Buffer | undefined;
-      if (typeof options.body === 'string' || Buffer.isBuffer(options.body)) {
-        payload = Buffer.from(options.body);
-      } else if (options.body !== undefined) {
-        payload = Buffer.from(JSON.stringify(options.body));
-        headers['content-type'] ??= 'application/json';
-      }
-      if (payload) headers['content-length'] = String(payload.length);
+      const { headers, payload } = encodeBody(options);
       return new Promise((resolve, reject) => {
         const req = request(
           new URL(path, baseUrl),
