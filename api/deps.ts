@@ -2,6 +2,7 @@ import type { ApiConfig } from '../common/config.js';
 import type { Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import type { ApiMetrics } from './http/metrics.js';
+import type { RateLimits } from './http/rateLimit.js';
 import type { ObjectStore } from '../common/objectStore.js';
 import type { OrderIntake } from './orders/orderIntake.js';
 import type { StockAnnouncements } from './stock/stockAnnouncements.js';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   stockEvents: StockAnnouncements;
   /** Voucher-stored notifications (RabbitMQ). */
   vouchers: VoucherEvents;
+  /** Rate limits, shared across replicas through Redis (off with RATE_LIMIT=off). */
+  limits: RateLimits;
   /** The vouchers bucket, when configured. */
   store: ObjectStore | undefined;
   /** Set when the process is stopping: readiness fails so load balancers drain it. */

@@ -11,8 +11,11 @@ import type { Router } from '@koa/router';
 import { makePool, type Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { makeApp } from './app.js';
+import { ordersWithVouchers } from './database/getOrder.js';
 import type { ApiDeps } from './deps.js';
+import { answerClientErrors } from './http/clientErrors.js';
 import { makeApiMetrics } from './http/metrics.js';
+import { makeRateLimiter, makeRateLimits } from './http/rateLimit.js';
 import { makeStockAnnouncements } from './stock/stockAnnouncements.js';
 import { makeStockSource } from './stock/stockSource.js';
 import { makeOrderIntake, type OrderIntake } from './orders/orderIntake.js';
@@ -60,6 +63,7 @@ export async function startApi(
     if (!ready) log.warn('redis not reachable at start; reading stock from Postgres until it is');
   }
   const metrics = makeApiMetrics({ defaultMetrics: true });
+  const store = config.objectStore ? makeObjectStore(config.objectStore) : undefined;
   const deps: ApiDeps = {
     config,
     pool,
@@ -68,16 +72,40 @@ export async function startApi(
     orders: options.orders?.(pool) ?? makeOrderIntake({ pool, config, metrics }),
     stock: makeStockSource({ pool, redis, log }),
     stockEvents: makeStockAnnouncements({ redisUrl: config.redisUrl, pool, log }),
-    vouchers: makeVoucherEvents({ amqpUrl: config.amqpUrl, exchange: config.voucherExchange, log }),
-    store: config.objectStore ? makeObjectStore(config.objectStore) : undefined,
+    vouchers: makeVoucherEvents({
+      amqpUrl: config.amqpUrl,
+      exchange: config.voucherExchange,
+      log,
+      store,
+      storedAmong: async (orderIds) =>
+        (await ordersWithVouchers(pool, orderIds)).map((order) => ({
+          orderId: order.orderId,
+          key: order.voucherKey,
+          bucket: config.objectStore?.bucket ?? '',
+          eventTime: (order.voucherStoredAt ?? new Date()).toISOString(),
+        })),
+    }),
+    // The same Redis as the stock flag; the limiter bounds each call itself and falls back
+    // to this process when Redis fails, so orders never wait on it.
+    limits: makeRateLimits(config, { limiter: makeRateLimiter({ redis, log, metrics }), metrics }),
+    store,
     lifecycle: { draining: false, streams: new Set() },
   };
   const app = makeApp(deps, options.routers);
-  const server = createServer(app.callback());
-  // Slow or stalled clients get a timeout, not a worker held forever.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
+  // Slow or stalled clients (slowloris) get a timeout, not a worker held forever. Node checks
+  // these limits only every connectionsCheckingInterval, so that follows the shortest of them.
+  const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs } = config.http;
+  const server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+    },
+    app.callback(),
+  );
+  // Requests Node refuses before Koa sees them (431, 408, malformed) in the contract's shape.
+  server.on('clientError', answerClientErrors(log));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -141,9 +141,16 @@ export interface ApiConfig {
   readonly orderTokenKey: string;
   readonly defaultProductId: string;
   readonly defaultCountry: string;
+  /** RATE_LIMIT: off turns every limit below off (benchmarks, load tests). */
   readonly rateLimit: boolean;
-  /** Orders one client address may place per minute (per API process). */
+  /** Orders one client address may place per minute, across all replicas (through Redis). */
   readonly orderRateLimitPerMinute: number;
+  /** Orders one customer key (normalised phone) may place per minute, from any address. */
+  readonly customerOrderRateLimitPerMinute: number;
+  /** Staff/admin API requests per minute per (valid) token. */
+  readonly staffRateLimitPerMinute: number;
+  /** Failed staff/admin authentications per minute per client address; then 429, even for the right token. */
+  readonly authFailureLimitPerMinute: number;
   /** Take the client address from X-Forwarded-For (behind an ingress or load balancer). */
   readonly trustProxy: boolean;
   readonly logLevel: LevelWithSilent;
@@ -163,6 +170,8 @@ export interface ApiConfig {
   readonly objectStore: ObjectStoreConfig | undefined;
   /** Server-Sent Event streams open at once in this process; beyond it: 503. */
   readonly maxEventStreams: number;
+  /** Slow-client limits of the HTTP server (readHttpTimeouts below). */
+  readonly http: HttpTimeouts;
 }
 
 export function loadApiConfig(env: Env): ApiConfig {
@@ -208,6 +217,15 @@ export function loadApiConfig(env: Env): ApiConfig {
     defaultCountry,
     rateLimit: readSwitch(env, 'RATE_LIMIT', true),
     orderRateLimitPerMinute: readInteger(env, 'RATE_LIMIT_ORDERS_PER_MINUTE', 30, 1, 1_000_000),
+    customerOrderRateLimitPerMinute: readInteger(
+      env,
+      'RATE_LIMIT_CUSTOMER_ORDERS_PER_MINUTE',
+      5,
+      1,
+      1_000_000,
+    ),
+    staffRateLimitPerMinute: readInteger(env, 'RATE_LIMIT_STAFF_PER_MINUTE', 120, 1, 1_000_000),
+    authFailureLimitPerMinute: readInteger(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 10, 1, 10_000),
     trustProxy: readSwitch(env, 'TRUST_PROXY', false),
     logLevel: readLogLevel(env),
     bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 16 * 1024, 256, 1024 * 1024),
@@ -224,6 +242,40 @@ export function loadApiConfig(env: Env): ApiConfig {
     voucherExchange: readExchangeName(env, 'AMQP_VOUCHER_EXCHANGE', 'crs.vouchers'),
     objectStore: raw(env, 'S3_ENDPOINT') === undefined ? undefined : loadObjectStoreConfig(env),
     maxEventStreams: readInteger(env, 'MAX_EVENT_STREAMS', 2000, 1, 100_000),
+    http: readHttpTimeouts(env),
+  });
+}
+
+// --- HTTP server timeouts -------------------------------------------------------------------
+
+export interface HttpTimeouts {
+  /** The whole request (headers and body) must arrive within this; else 408 and the socket closes. */
+  readonly requestTimeoutMs: number;
+  /** The headers must arrive within this (slowloris sending one header byte at a time). */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+/**
+ * A slow client (slowloris: headers or body one byte at a time) must cost a socket for a
+ * bounded time, never a worker forever. Node checks these limits periodically, so api/server.ts
+ * derives its checking interval from them.
+ */
+export function readHttpTimeouts(env: Env): HttpTimeouts {
+  const requestTimeoutMs = readInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000);
+  const headersTimeoutMs = readInteger(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    // Node refuses it too: the headers are part of the request.
+    throw new ConfigError(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      `must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
+  }
+  return Object.freeze({
+    requestTimeoutMs,
+    headersTimeoutMs,
+    keepAliveTimeoutMs: readInteger(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
   });
 }
 
@@ -324,6 +376,11 @@ export interface RendererConfig {
   readonly notifyArn: string;
   /** Vouchers expire from the bucket after this many days (lifecycle rule). */
   readonly voucherExpiryDays: number;
+  /**
+   * Names and phone numbers are removed this many days after a voucher was redeemed or
+   * expired (the daily purge_personal_data task).
+   */
+  readonly piiRetentionDays: number;
   readonly port: number;
   readonly host: string;
   readonly logLevel: LevelWithSilent;
@@ -340,6 +397,7 @@ export function loadRendererConfig(env: Env): RendererConfig {
     concurrency: readInteger(env, 'RENDERER_CONCURRENCY', 4, 1, 64),
     notifyArn,
     voucherExpiryDays: readInteger(env, 'VOUCHER_EXPIRY_DAYS', 90, 1, 3650),
+    piiRetentionDays: readInteger(env, 'PII_RETENTION_DAYS', 30, 0, 3650),
     port: readInteger(env, 'RENDERER_PORT', 3002, 0, 65535),
     host: raw(env, 'HOST') ?? '0.0.0.0',
     logLevel: readLogLevel(env),

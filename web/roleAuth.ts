@@ -1,17 +1,16 @@
 /**
  * Sign-in and sign-out for the staff and admin pages, shared by both: CSRF-checked posts,
- * attempts limited per client address, failures logged (never the token given).
+ * failures logged (never the token given) and limited per client address, together with the
+ * bearer API's failures (api/http/auth.ts): past RATE_LIMIT_AUTH_FAILURES_PER_MINUTE an
+ * address gets 429, even with the right token.
  */
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { rateLimit } from '../api/http/rateLimit.js';
+import { recordAuthFailure, refuseRepeatedFailures } from '../api/http/auth.js';
 import { stringsOf, readCheckedForm, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
 import { signInForm } from './pages/rolePages.js';
 import { makeRoleSession, type Role, type RoleSession } from './session.js';
-
-/** Sign-in attempts per client address per minute, per role. */
-const SIGN_IN_ATTEMPTS_PER_MINUTE = 10;
 
 /** Where to go after signing in: a page of this role only (never another site). */
 function returnPath(session: RoleSession, given: string | undefined): string {
@@ -74,19 +73,12 @@ export function makeRolePages(kit: WebKit, role: Role) {
 }
 
 function addSignInRoutes(router: Router, kit: WebKit, session: RoleSession): void {
-  const attempts = rateLimit({
-    limit: SIGN_IN_ATTEMPTS_PER_MINUTE,
-    windowMs: 60_000,
-    key: (ctx) => `${session.role}:${ctx.ip}`,
-  });
-
-  router.post(`${session.path}/sign-in`, attempts, async (ctx) => {
+  router.post(`${session.path}/sign-in`, async (ctx) => {
+    // CSRF first: a forged cross-site post neither counts nor learns anything.
     const fields = await readCheckedForm(kit, ctx);
+    await refuseRepeatedFailures(kit.deps, ctx);
     if (!session.signIn(ctx, fields['token'] ?? '')) {
-      kit.deps.log.warn(
-        { role: session.role, ip: ctx.ip, requestId: ctx.state['requestId'] },
-        'failed sign-in',
-      );
+      await recordAuthFailure(kit.deps, ctx, session.role);
       ctx.status = 401;
       const t = stringsOf(ctx);
       renderSignIn(kit, ctx, session, { error: t.staff.wrongToken, returnTo: fields['returnTo'] ?? '' });

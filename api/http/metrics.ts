@@ -14,6 +14,10 @@ export interface ApiMetrics {
   placeOrderSeconds: Histogram<'outcome'>;
   orderBatchSize: Histogram;
   orderBatchSeconds: Histogram;
+  /** 429s by limit (api/http/rateLimit.ts). */
+  rateLimitRefusals: Counter<'limit'>;
+  /** Rate limit decisions made in this process because Redis was unreachable or slow. */
+  rateLimitLocalDecisions: Counter<'limit'>;
   /** Reports the group commit's queue on every scrape. */
   observeOrderQueue(depth: () => { queued: number; inFlight: number }): void;
 }
@@ -59,6 +63,18 @@ export function makeApiMetrics(options: { defaultMetrics: boolean }): ApiMetrics
       name: 'crs_order_batch_seconds',
       help: 'Time of one crs.place_orders call',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    rateLimitRefusals: new Counter({
+      name: 'crs_rate_limit_refusals_total',
+      help: 'Requests refused with 429 rate_limited, by limit',
+      labelNames: ['limit'],
+      registers: [registry],
+    }),
+    rateLimitLocalDecisions: new Counter({
+      name: 'crs_rate_limit_local_decisions_total',
+      help: 'Rate limit decisions made in this process (per replica) because Redis did not answer',
+      labelNames: ['limit'],
       registers: [registry],
     }),
     observeOrderQueue(depth) {

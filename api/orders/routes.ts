@@ -9,7 +9,7 @@ import type { AppError } from '../../common/errors.js';
 import type { StoredOrder } from '../database/getOrder.js';
 import type { ApiDeps } from '../deps.js';
 import { isFormPost, readJsonBody } from '../http/body.js';
-import { rateLimit } from '../http/rateLimit.js';
+import { limitRequests } from '../http/rateLimit.js';
 import { makeDownloadLink } from '../vouchers/downloadLink.js';
 import { authorizeOrder } from './orderAccess.js';
 import { makeTakeOrder, type TakeOrder } from './takeOrder.js';
@@ -49,13 +49,9 @@ export function makeOrderRoutes(deps: ApiDeps, html?: OrderHtmlResponder): Route
   const base = deps.config.publicUrl ?? '';
   const take = makeTakeOrder(deps);
 
-  const limit: Middleware = deps.config.rateLimit
-    ? rateLimit({
-        limit: deps.config.orderRateLimitPerMinute,
-        windowMs: 60_000,
-        key: (ctx) => ctx.ip,
-      })
-    : (_ctx, next) => next();
+  // Per client address, before the body is even read; the per-customer limit needs the
+  // parsed phone, so it runs in takeOrder (for the JSON and the form path alike).
+  const limit = limitRequests(deps.limits.ordersPerAddress, (ctx) => ctx.ip);
 
   /** Browsers get their errors (a 429 from the limit, too) as HTML. */
   const htmlErrors =

@@ -43,6 +43,9 @@ export function makeTakeOrder(deps: ApiDeps): TakeOrder {
 
   return async function takeOrder(input) {
     const body = parseOrThrow(schema, input);
+    // After validation (the key is the normalised phone), before anything is decided; a
+    // replay of the same order id counts too, so retries stay bounded.
+    await deps.limits.ordersPerCustomer.take(body.phone);
     const productId = body.productId ?? deps.config.defaultProductId;
     if (await deps.stock.refuseWithoutDatabase(productId, body.orderId !== undefined)) {
       deps.metrics.orders.inc({ outcome: 'out_of_stock_flag' });
