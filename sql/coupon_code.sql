@@ -55,3 +55,11 @@ begin
   return substr(code, 1, 6) || '-' || substr(code, 7, 6) || '-' || substr(code, 13, 6);
 end
 $$;
+
+-- Internal to place_orders (which runs as the owner): nobody calls these directly. The
+-- per-schema default privileges of 000001 cannot take away the global default EXECUTE for
+-- PUBLIC (Postgres adds per-schema defaults to the global ones), so every function revokes
+-- it here, as the other sql/ files do; test/sql/roles.test.ts checks the whole list.
+revoke all on function crs.coupon_alphabet() from public;
+revoke all on function crs.coupon_check_symbol(text) from public;
+revoke all on function crs.new_coupon_code() from public;

@@ -7,8 +7,9 @@
 -- and one answer per order. A lone order is simply a batch of one.
 --
 -- Guarantees, per order, under any concurrency and any mix of batches: never more
--- reservations than stock, at most one order per customer key per product, and an order id
--- decides once (a replay with the same details gets the first answer back; other details are
+-- reservations than stock, at most one order per customer key (a keyed hash of the phone,
+-- see sql/privacy.sql) per product, and an order id decides once (a replay with the same
+-- details gets the first answer back; other details, or an order whose names were purged, are
 -- a conflict). Orders of one batch are decided in the order given, exactly as if they came one
 -- after another: a duplicate or invalid order in a batch is refused alone and never fails its
 -- neighbours. Only a failure of the whole call (a lost connection, a lock timeout) fails the
@@ -125,6 +126,10 @@ begin
   if n = 0 then
     return;
   end if;
+  -- The API passes each customer's E.164 phone as the customer key; what is compared and
+  -- stored is its keyed hash (sql/privacy.sql), so the key column never holds the phone and
+  -- one-per-customer still holds after the phone is purged. One array operation per call.
+  p_customer_keys := crs.customer_key_hashes(p_customer_keys);
 
   -- 1. Serialise per order id and per customer (hashes; a collision only costs a wait), in
   -- one global order. A loop, so that the order of the calls is the order of the keys.

@@ -34,13 +34,24 @@ $$;
 -- Creates a product or changes its name and total. The total may not drop below what is
 -- already reserved. Outcomes: created, updated, below_reserved (nothing written).
 --
+-- Every call that reaches a decision appends one crs.audit_log entry (action stock_set,
+-- subject the product id) in the same transaction: who (p_actor, see crs.write_audit; null
+-- for the database's own callers) and what (the outcome, the stock before and after, and
+-- what was asked). A refused change is recorded too, with its stock unchanged.
+--
 -- Locks: the product row FOR NO KEY UPDATE (orders only take KEY SHARE on it through their
 -- foreign key, so they are not blocked), then every shard in shard order. An order holds at
 -- most one shard and waits for nothing after it, so this cannot deadlock with orders.
+
+-- The signature gained p_actor; a default keeps the three-argument calls of scripts working
+-- but both forms cannot exist side by side.
+drop function if exists crs.upsert_product(text, text, integer);
+
 create or replace function crs.upsert_product(
   p_product_id text,
   p_name       text,
   p_total      integer,
+  p_actor      jsonb default null,
   out outcome  text,
   out product_id text,
   out name     text,
@@ -54,8 +65,10 @@ set search_path = crs, pg_temp
 set lock_timeout = '5s'
 as $$
 declare
-  existing crs.products%rowtype;
-  on_hand  integer;
+  existing     crs.products%rowtype;
+  on_hand      integer;
+  asked        jsonb := jsonb_build_object('name', p_name, 'total', p_total);
+  stock_before jsonb;
 begin
   product_id := p_product_id;
   if p_total is null or p_total < 0 then
@@ -79,6 +92,10 @@ begin
       total := p_total;
       remaining := p_total;
       reserved := 0;
+      perform crs.write_audit(p_actor, 'stock_set', p_product_id, jsonb_build_object(
+        'outcome', outcome, 'requested', asked, 'before', null,
+        'after', jsonb_build_object('name', name, 'total', total, 'remaining', remaining,
+                                    'reserved', 0)));
       return;
     end if;
   end if;
@@ -87,12 +104,16 @@ begin
   select coalesce(sum(s.remaining), 0)::integer into on_hand
     from crs.stock_shards s where s.product_id = p_product_id;
   reserved := existing.total - on_hand;
+  stock_before := jsonb_build_object('name', existing.name, 'total', existing.total,
+                                     'remaining', on_hand, 'reserved', reserved);
 
   if p_total < reserved then
     outcome := 'below_reserved';
     name := existing.name;
     total := existing.total;
     remaining := on_hand;
+    perform crs.write_audit(p_actor, 'stock_set', p_product_id, jsonb_build_object(
+      'outcome', outcome, 'requested', asked, 'before', stock_before, 'after', stock_before));
     return;
   end if;
 
@@ -105,6 +126,10 @@ begin
   outcome := 'updated';
   total := p_total;
   remaining := p_total - reserved;
+  perform crs.write_audit(p_actor, 'stock_set', p_product_id, jsonb_build_object(
+    'outcome', outcome, 'requested', asked, 'before', stock_before,
+    'after', jsonb_build_object('name', name, 'total', total, 'remaining', remaining,
+                                'reserved', reserved)));
 end
 $$;
 
@@ -120,17 +145,18 @@ begin
   if exists (select from crs.products p where p.product_id = p_product_id) then
     return false;
   end if;
-  perform crs.upsert_product(p_product_id, p_name, p_total);
+  perform crs.upsert_product(p_product_id, p_name, p_total,
+                             jsonb_build_object('role', 'system', 'id', 'crs-migrate'));
   return true;
 end
 $$;
 
 revoke all on function crs.get_stock(text) from public;
 revoke all on function crs.spread_stock(text, integer, smallint) from public;
-revoke all on function crs.upsert_product(text, text, integer) from public;
+revoke all on function crs.upsert_product(text, text, integer, jsonb) from public;
 revoke all on function crs.ensure_product(text, text, integer) from public;
 grant execute on function crs.get_stock(text) to crs_api;
-grant execute on function crs.upsert_product(text, text, integer) to crs_api;
+grant execute on function crs.upsert_product(text, text, integer, jsonb) to crs_api;
 
 -- Every product's stock with its shards, for `crs reconcile` (run as crs_cdc, which may read
 -- these tables). Call it after reading pg_current_wal_lsn(): see cdc/reconcile.ts.

@@ -62,9 +62,21 @@ $$;
 -- Redeems a coupon once. The order row is locked, so of any number of concurrent calls for
 -- one code exactly one gets 'redeemed'. Outcomes: redeemed, already_redeemed, cancelled,
 -- not_found.
+--
+-- Every call appends one crs.audit_log entry (action redeem, subject the code as given) in the
+-- same transaction: who (p_actor, see crs.write_audit; null for the database's own callers)
+-- and the outcome with the order it concerns. Refusals and unknown codes are recorded too,
+-- which shows guessing. The codes in the trail are spent or never existed, so they cannot be
+-- redeemed by whoever reads it.
+
+-- The signature gained p_actor; a default keeps two-argument calls working but both forms
+-- cannot exist side by side.
+drop function if exists crs.redeem_voucher(text, text);
+
 create or replace function crs.redeem_voucher(
   p_code        text,
   p_redeemed_by text,
+  p_actor       jsonb default null,
   out outcome   text,
   out order_id  text,
   out redeemed_at timestamptz
@@ -80,31 +92,32 @@ begin
   select * into target from crs.orders o where o.coupon_code = p_code for update;
   if not found then
     outcome := 'not_found';
-    return;
+  else
+    order_id := target.order_id;
+    if target.status = 'redeemed' then
+      outcome := 'already_redeemed';
+      redeemed_at := target.redeemed_at;
+    elsif target.status = 'cancelled' then
+      outcome := 'cancelled';
+    else
+      update crs.orders o
+         set status = 'redeemed', redeemed_at = now(), redeemed_by = p_redeemed_by, updated_at = now()
+       where o.order_id = target.order_id
+      returning o.redeemed_at into redeemed_at;
+      outcome := 'redeemed';
+    end if;
   end if;
-  order_id := target.order_id;
-  if target.status = 'redeemed' then
-    outcome := 'already_redeemed';
-    redeemed_at := target.redeemed_at;
-    return;
-  end if;
-  if target.status = 'cancelled' then
-    outcome := 'cancelled';
-    return;
-  end if;
-  update crs.orders o
-     set status = 'redeemed', redeemed_at = now(), redeemed_by = p_redeemed_by, updated_at = now()
-   where o.order_id = target.order_id
-  returning o.redeemed_at into redeemed_at;
-  outcome := 'redeemed';
+  perform crs.write_audit(p_actor, 'redeem', left(p_code, 200), jsonb_build_object(
+    'outcome', outcome, 'orderId', order_id, 'productId', target.product_id,
+    'statusBefore', target.status, 'redeemedAt', redeemed_at, 'redeemedBy', p_redeemed_by));
 end
 $$;
 
 revoke all on function crs.voucher_render_data(text) from public;
 revoke all on function crs.record_voucher(text, text) from public;
 revoke all on function crs.get_voucher(text) from public;
-revoke all on function crs.redeem_voucher(text, text) from public;
+revoke all on function crs.redeem_voucher(text, text, jsonb) from public;
 grant execute on function crs.voucher_render_data(text) to crs_renderer;
 grant execute on function crs.record_voucher(text, text) to crs_renderer;
 grant execute on function crs.get_voucher(text) to crs_api;
-grant execute on function crs.redeem_voucher(text, text) to crs_api;
+grant execute on function crs.redeem_voucher(text, text, jsonb) to crs_api;

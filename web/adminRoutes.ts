@@ -1,10 +1,12 @@
 /**
- * /admin: every product's stock with a form to change its total, and the latest orders of
- * one product. The total goes through the same crs.upsert_product as the admin API.
+ * /admin: every product's stock with a form to change its total, the latest orders of one
+ * product, and the latest entries of the audit trail. The total goes through the same
+ * crs.upsert_product as the admin API, which records who changed it.
  */
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
-import { listOrders, listProducts } from '../api/database/admin.js';
+import { auditActor } from '../api/admin/auditActor.js';
+import { listOrders, listProducts, readAuditLog } from '../api/database/admin.js';
 import { getStock, upsertProduct } from '../api/database/stock.js';
 import { PRODUCT_ID } from '../api/http/validate.js';
 import { MAX_TOTAL } from '../api/admin/routes.js';
@@ -13,10 +15,11 @@ import { invalidRequest, notFound } from '../common/errors.js';
 import { html } from './html.js';
 import { isHtmx, stringsOf, readCheckedForm, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
-import { ordersTable, productsTable, signOutForm } from './pages/rolePages.js';
+import { auditTable, ordersTable, productsTable, signOutForm } from './pages/rolePages.js';
 import { makeRolePages } from './roleAuth.js';
 
 const ORDERS_SHOWN = 50;
+const AUDIT_SHOWN = 20;
 
 export function makeAdminPages(kit: WebKit): Router {
   const { deps } = kit;
@@ -36,12 +39,13 @@ export function makeAdminPages(kit: WebKit): Router {
     } else {
       const product = products.find((p) => p.productId === productId);
       const orders = product ? await listOrders(deps.pool, productId, ORDERS_SHOWN) : [];
+      const audit = await readAuditLog(deps.pool, { limit: AUDIT_SHOWN });
       ctx.body = page(
         { t, assets: kit.assets },
         {
           title: t.admin.title,
           main: html`<h1>${t.admin.title}</h1>
-            ${table}${product ? ordersTable(t, product.name, orders) : ''}`,
+            ${table}${product ? ordersTable(t, product.name, orders) : ''}${auditTable(t, audit)}`,
           nav: signOutForm(t, session.path, csrf),
         },
       );
@@ -66,7 +70,11 @@ export function makeAdminPages(kit: WebKit): Router {
     }
     if (!(await getStock(deps.pool, productId)))
       throw invalidRequest([{ field: 'productId', message: 'no such product' }]);
-    const result = await upsertProduct(deps.pool, { productId, name: undefined, total });
+    const result = await upsertProduct(
+      deps.pool,
+      { productId, name: undefined, total },
+      auditActor(ctx, 'admin', deps.config.adminToken, ctx.cookies.get('crs_admin')),
+    );
     if (result.outcome === 'below_reserved') {
       ctx.status = 409;
       return render(ctx, productId, { error: t.admin.belowReserved(result.reserved) });

@@ -4,6 +4,7 @@
  */
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
+import { auditActor } from '../api/admin/auditActor.js';
 import { lookupVoucher, redeemVoucher } from '../api/database/vouchers.js';
 import { normaliseCouponCode } from '../api/vouchers/couponCode.js';
 import { isHtmx, stringsOf, readCheckedForm, type WebKit } from './kit.js';
@@ -48,7 +49,8 @@ export function makeStaffPages(kit: WebKit): Router {
     const fields = await readCheckedForm(kit, ctx);
     const given = fields['code'] ?? '';
     const code = normaliseCouponCode(given);
-    const result = code ? await redeemVoucher(deps.pool, code, 'staff') : undefined;
+    const actor = auditActor(ctx, 'staff', deps.config.staffToken, ctx.cookies.get('crs_staff'));
+    const result = code ? await redeemVoucher(deps.pool, code, 'staff', actor) : undefined;
     if (!code || !result || result.outcome === 'not_found') {
       ctx.status = 404;
       return answer(ctx, given, { kind: 'not_found', code: given });

@@ -82,6 +82,19 @@ export interface Strings {
     createdAt: string;
     customer: string;
     noOrders: string;
+    /** An order whose names and phone were removed (PII_RETENTION_DAYS). */
+    personalDataRemoved: string;
+    auditHeading: string;
+    auditAt: string;
+    auditWho: string;
+    auditAction: string;
+    auditSubject: string;
+    auditWhat: string;
+    noAudit: string;
+    auditActions: Record<string, string>;
+    auditOutcomes: Record<string, string>;
+    auditTotals: (before: string, after: string) => string;
+    auditRequest: (requestId: string) => string;
   };
   notFoundPage: string;
   backHome: string;
@@ -193,6 +206,26 @@ export const en: Strings = {
     createdAt: 'Placed',
     customer: 'Customer',
     noOrders: 'No orders yet.',
+    personalDataRemoved: 'Personal data removed',
+    auditHeading: 'Audit trail',
+    auditAt: 'When',
+    auditWho: 'Who',
+    auditAction: 'Action',
+    auditSubject: 'Subject',
+    auditWhat: 'What',
+    noAudit: 'Nothing recorded yet.',
+    auditActions: { stock_set: 'Stock change', redeem: 'Redemption' },
+    auditOutcomes: {
+      created: 'created',
+      updated: 'updated',
+      below_reserved: 'refused: below reserved',
+      redeemed: 'redeemed',
+      already_redeemed: 'refused: already redeemed',
+      cancelled: 'refused: cancelled',
+      not_found: 'refused: no such code',
+    },
+    auditTotals: (before, after) => `total ${before} → ${after}`,
+    auditRequest: (requestId) => `request ${requestId}`,
   },
   notFoundPage: 'There is nothing at this address.',
   backHome: 'Go to the product page',

@@ -1,4 +1,8 @@
-/** PUT /api/admin/products/:productId: create a product or change its name and total. */
+/**
+ * PUT /api/admin/products/:productId: create a product or change its name and total; and
+ * GET /api/admin/audit (auditRoutes.ts). Stock changes are recorded in the audit trail by the
+ * database, with who asked (auditActor.ts).
+ */
 import { Router } from '@koa/router';
 import { z } from 'zod';
 import { AppError, invalidRequest } from '../../common/errors.js';
@@ -7,6 +11,8 @@ import type { ApiDeps } from '../deps.js';
 import { requireToken } from '../http/auth.js';
 import { readJsonBody } from '../http/body.js';
 import { PRODUCT_ID, displayText, parseOrThrow } from '../http/validate.js';
+import { auditActor } from './auditActor.js';
+import { addAuditRoutes } from './auditRoutes.js';
 
 export const MAX_TOTAL = 1_000_000_000;
 
@@ -24,7 +30,7 @@ export const productUpdateSchema = z.strictObject(
 
 export function makeAdminRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  router.put('/api/admin/products/:productId', requireToken(deps.config.adminToken), async (ctx) => {
+  router.put('/api/admin/products/:productId', requireToken(deps, 'admin'), async (ctx) => {
     const productId = ctx.params['productId'] ?? '';
     if (!PRODUCT_ID.test(productId)) {
       throw invalidRequest([
@@ -32,7 +38,11 @@ export function makeAdminRoutes(deps: ApiDeps): Router {
       ]);
     }
     const body = parseOrThrow(productUpdateSchema, await readJsonBody(ctx, deps.config.bodyLimitBytes));
-    const result = await upsertProduct(deps.pool, { productId, name: body.name, total: body.total });
+    const result = await upsertProduct(
+      deps.pool,
+      { productId, name: body.name, total: body.total },
+      auditActor(ctx, 'admin', deps.config.adminToken),
+    );
     if (result.outcome === 'below_reserved') {
       throw new AppError(
         'below_reserved',
@@ -47,5 +57,6 @@ export function makeAdminRoutes(deps: ApiDeps): Router {
     ctx.status = result.outcome === 'created' ? 201 : 200;
     ctx.body = result.stock;
   });
+  addAuditRoutes(router, deps);
   return router;
 }

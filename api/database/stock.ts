@@ -1,4 +1,5 @@
 import type { Pool } from '../../common/db.js';
+import type { AuditActor } from './admin.js';
 
 export interface Stock {
   productId: string;
@@ -34,10 +35,14 @@ export interface UpsertProductResult {
   reserved: number;
 }
 
-/** crs.upsert_product (sql/stock.sql): create a product or change its name and total. */
+/**
+ * crs.upsert_product (sql/stock.sql): create a product or change its name and total. The
+ * database records the attempt, with `actor`, in the audit trail.
+ */
 export async function upsertProduct(
   pool: Pool,
   input: { productId: string; name: string | undefined; total: number },
+  actor: AuditActor,
 ): Promise<UpsertProductResult> {
   const { rows } = await pool.query<{
     outcome: UpsertProductResult['outcome'];
@@ -48,8 +53,8 @@ export async function upsertProduct(
     reserved: number;
   }>({
     name: 'upsert_product',
-    text: 'select * from crs.upsert_product($1, $2, $3)',
-    values: [input.productId, input.name ?? null, input.total],
+    text: 'select * from crs.upsert_product($1, $2, $3, $4)',
+    values: [input.productId, input.name ?? null, input.total, actor],
   });
   const row = rows[0];
   if (!row) throw new Error('crs.upsert_product returned no row');

@@ -1,4 +1,5 @@
 import type { Pool } from '../../common/db.js';
+import type { AuditActor } from './admin.js';
 
 export interface VoucherLookup {
   code: string;
@@ -35,12 +36,20 @@ export interface RedeemResult {
   redeemedAt: Date | null;
 }
 
-/** crs.redeem_voucher (sql/vouchers.sql): marks a coupon used, once. */
-export async function redeemVoucher(pool: Pool, code: string, by: string): Promise<RedeemResult> {
+/**
+ * crs.redeem_voucher (sql/vouchers.sql): marks a coupon used, once. The database records the
+ * attempt, with `actor`, in the audit trail.
+ */
+export async function redeemVoucher(
+  pool: Pool,
+  code: string,
+  by: string,
+  actor: AuditActor,
+): Promise<RedeemResult> {
   const { rows } = await pool.query<{ outcome: string; order_id: string | null; redeemed_at: Date | null }>({
     name: 'redeem_voucher',
-    text: 'select * from crs.redeem_voucher($1, $2)',
-    values: [code, by],
+    text: 'select * from crs.redeem_voucher($1, $2, $3)',
+    values: [code, by, actor],
   });
   const row = rows[0];
   if (!row) return { outcome: 'not_found', orderId: null, redeemedAt: null };

@@ -4,6 +4,7 @@
  * every route and status the app answers is documented here and every documented one answered.
  */
 import { z } from 'zod';
+import { AUDIT_PAGE_MAX } from '../admin/auditRoutes.js';
 import { productUpdateSchema } from '../admin/routes.js';
 import { makeOrderRequestSchema } from '../orders/orderRequest.js';
 
@@ -67,6 +68,45 @@ const reservedSchema: Json = {
   },
 };
 
+const auditEntrySchema: Json = {
+  type: 'object',
+  required: ['id', 'at', 'actor', 'action', 'subject', 'details'],
+  properties: {
+    id: { type: 'integer', description: 'Increasing; pass the last one of a page as `before`' },
+    at: { type: 'string', format: 'date-time' },
+    actor: {
+      type: 'object',
+      required: ['role', 'id', 'dbUser'],
+      properties: {
+        role: { enum: ['admin', 'staff', 'system'] },
+        id: {
+          type: 'string',
+          description:
+            'Non-secret: "token:" and 12 hex digits of a SHA-256 of the bearer token, ' +
+            'or the database login for the system role',
+        },
+        address: { type: 'string', description: 'Client address' },
+        requestId: { type: 'string', description: 'X-Request-Id of the request' },
+        session: { type: 'string', description: 'Fingerprint of the page session, for page changes' },
+        dbUser: { type: 'string', description: 'The database login that made the change' },
+      },
+    },
+    action: { enum: ['stock_set', 'redeem'] },
+    subject: {
+      type: 'string',
+      description: 'The product id (stock_set) or the coupon code as given (redeem)',
+    },
+    details: {
+      type: 'object',
+      description:
+        'outcome (created, updated, below_reserved; redeemed, already_redeemed, cancelled, ' +
+        'not_found), and for stock_set: requested, before and after {name, total, remaining, ' +
+        'reserved}; for redeem: orderId, productId, statusBefore, redeemedAt, redeemedBy',
+      required: ['outcome'],
+    },
+  },
+};
+
 const orderIdParam = {
   name: 'orderId',
   in: 'path',
@@ -88,7 +128,10 @@ export function makeOpenApiDocument(): Json {
       version: '1',
       description:
         'Reserve a free product with limited stock. Errors always have the shape ' +
-        '{"error": {"code", "message", "details"?}} with a stable code.',
+        '{"error": {"code", "message", "details"?}} with a stable code. On any route, a request ' +
+        'the HTTP server refuses before routing it gets the same shape and a closed connection: ' +
+        '400 invalid_request (not valid HTTP/1.1), 408 request_timeout (headers or body too ' +
+        'slow), 431 headers_too_large.',
     },
     components: {
       securitySchemes: {
@@ -116,6 +159,7 @@ export function makeOpenApiDocument(): Json {
         OrderRequest: bodySchema(makeOrderRequestSchema('FI')),
         Reserved: reservedSchema,
         ProductUpdate: bodySchema(productUpdateSchema),
+        AuditEntry: auditEntrySchema,
       },
     },
     paths: {
@@ -328,6 +372,45 @@ export function makeOpenApiDocument(): Json {
             ]),
             '413': tooLarge,
             '415': notJson,
+            '503': unavailable,
+          },
+        },
+      },
+      '/api/admin/audit': {
+        get: {
+          summary:
+            'The audit trail, newest first: every admin stock change and redemption attempt ' +
+            '(refusals included), with who, when and what',
+          security: [{ adminToken: [] }],
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: AUDIT_PAGE_MAX, default: 50 },
+            },
+            {
+              name: 'before',
+              in: 'query',
+              required: false,
+              description: 'Only entries with a smaller id: the nextBefore of the previous page',
+              schema: { type: 'integer', minimum: 1 },
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'A page of entries; nextBefore when there may be more',
+              content: json({
+                type: 'object',
+                required: ['entries'],
+                properties: {
+                  entries: { type: 'array', items: { $ref: '#/components/schemas/AuditEntry' } },
+                  nextBefore: { type: 'integer' },
+                },
+              }),
+            },
+            '400': invalid,
+            '401': unauthorized,
             '503': unavailable,
           },
         },

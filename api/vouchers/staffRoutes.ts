@@ -4,6 +4,7 @@
  */
 import { Router } from '@koa/router';
 import { AppError, notFound } from '../../common/errors.js';
+import { auditActor } from '../admin/auditActor.js';
 import { lookupVoucher, redeemVoucher } from '../database/vouchers.js';
 import type { ApiDeps } from '../deps.js';
 import { requireToken } from '../http/auth.js';
@@ -22,7 +23,7 @@ export const cancelledCoupon = () =>
 
 export function makeStaffRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const staff = requireToken(deps.config.staffToken);
+  const staff = requireToken(deps, 'staff');
 
   router.get('/api/vouchers/:code', staff, async (ctx) => {
     const code = normaliseCouponCode(ctx.params['code'] ?? '');
@@ -41,7 +42,12 @@ export function makeStaffRoutes(deps: ApiDeps): Router {
   router.post('/api/vouchers/:code/redeem', staff, async (ctx) => {
     const code = normaliseCouponCode(ctx.params['code'] ?? '');
     if (!code) throw notFound('voucher');
-    const result = await redeemVoucher(deps.pool, code, 'staff');
+    const result = await redeemVoucher(
+      deps.pool,
+      code,
+      'staff',
+      auditActor(ctx, 'staff', deps.config.staffToken),
+    );
     if (result.outcome === 'not_found') throw notFound('voucher');
     if (result.outcome === 'already_redeemed') throw alreadyRedeemed(result.redeemedAt);
     if (result.outcome === 'cancelled') throw cancelledCoupon();

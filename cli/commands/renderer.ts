@@ -11,11 +11,14 @@ export const rendererCommand: Command = {
 Sets up the vouchers bucket (create, object-created notifications to S3_NOTIFY_ARN, expiry
 after VOUCHER_EXPIRY_DAYS), then runs the graphile-worker task render_voucher: draws each
 order's voucher PDF, stores it under orders/<orderId>.pdf and records it (the order becomes
-voucher_ready). SIGTERM lets running jobs finish.
+voucher_ready). Daily at 03:17 UTC (cron) it runs purge_personal_data: names and phone numbers
+of orders redeemed or expired more than PII_RETENTION_DAYS ago are removed. SIGTERM lets
+running jobs finish.
 
 Environment: RENDERER_DATABASE_URL or DATABASE_URL (role crs_renderer), S3_ENDPOINT,
 S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET (vouchers), S3_REGION (us-east-1), S3_NOTIFY_ARN
-(arn:minio:sqs::crs:amqp), VOUCHER_EXPIRY_DAYS (90), RENDERER_CONCURRENCY (4), RENDERER_PORT
+(arn:minio:sqs::crs:amqp), VOUCHER_EXPIRY_DAYS (90), PII_RETENTION_DAYS (30),
+RENDERER_CONCURRENCY (4), RENDERER_PORT
 (3002: /healthz, /readyz, /metrics), LOG_LEVEL.`,
   async run(args, env) {
     if (wantsHelp(args)) {

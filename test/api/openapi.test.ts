@@ -148,6 +148,11 @@ t.test('the app answers exactly the documented statuses', async (t) => {
     headers: { authorization: `Bearer ${cut.adminToken}` },
     body: { total: 4 },
   });
+  // GET /api/admin/audit
+  await http.request('/api/admin/audit?limit=5', { headers: admin });
+  await http.request('/api/admin/audit?limit=0', { headers: admin });
+  await http.request('/api/admin/audit');
+  await cut.http.request('/api/admin/audit', { headers: { authorization: `Bearer ${cut.adminToken}` } });
   // The rest
   await http.request('/api/openapi.json');
   await http.request('/healthz');

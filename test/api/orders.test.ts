@@ -64,10 +64,13 @@ t.test('phone numbers are one customer however they are written', async (t) => {
     t.equal(again.status, 409, phone);
     t.equal(again.json.error.code, 'duplicate_customer', phone);
   }
-  const { rows } = await db.owner.query(`select customer_key from crs.orders where order_id = $1`, [
-    first.json.orderId,
-  ]);
-  t.equal(rows[0].customer_key, '+358401234567');
+  const { rows } = await db.owner.query(
+    `select phone, customer_key = crs.customer_key_hash('+358401234567') as keyed
+       from crs.orders where order_id = $1`,
+    [first.json.orderId],
+  );
+  t.equal(rows[0].phone, '+358401234567');
+  t.equal(rows[0].keyed, true, 'the customer key is the keyed hash of the normalised phone');
 });
 
 t.test('one customer may hold one order per product, not one overall', async (t) => {

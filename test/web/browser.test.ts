@@ -164,7 +164,7 @@ t.test('a customer who already ordered gets a clear message', async (t) => {
   const alert = page.locator('#form-error');
   await alert.waitFor();
   t.match(await alert.innerText(), /already has a reservation/);
-  t.equal(await orderCount('customer_key = $1', [customer.phone.replaceAll(' ', '')]), 1, 'still one order');
+  t.equal(await orderCount('phone = $1', [customer.phone.replaceAll(' ', '')]), 1, 'still one order');
   await screenshot(page, 'duplicate-customer-desktop');
   cleanConsole(t, opened);
 });

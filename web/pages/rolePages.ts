@@ -1,5 +1,8 @@
-/** The staff and admin pages: sign-in, the coupon desk, and the stock and orders overview. */
-import type { OrderSummary } from '../../api/database/admin.js';
+/**
+ * The staff and admin pages: sign-in, the coupon desk, the stock and orders overview, and the
+ * audit trail.
+ */
+import type { AuditEntry, OrderSummary } from '../../api/database/admin.js';
 import type { Stock } from '../../api/database/stock.js';
 import type { VoucherLookup } from '../../api/database/vouchers.js';
 import { CSRF_FIELD } from '../csrf.js';
@@ -241,9 +244,62 @@ export function ordersTable(t: Strings, productName: string, orders: OrderSummar
                   (o) =>
                     html`<tr>
                       <td><code>${o.orderId}</code></td>
-                      <td>${o.customer}</td>
+                      <td>${o.customer ?? html`<span class="hint">${t.admin.personalDataRemoved}</span>`}</td>
                       <td>${t.staff.status[o.status] ?? o.status}</td>
                       <td>${t.formatTime(o.createdAt)}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`
+    }
+  </section>`;
+}
+
+/** What an audit entry's details say, in a few words: the outcome, and totals for stock. */
+function auditWhat(t: Strings, entry: AuditEntry): string {
+  const { outcome, before, after } = entry.details;
+  const said = typeof outcome === 'string' ? (t.admin.auditOutcomes[outcome] ?? outcome) : '';
+  const totalOf = (side: unknown) =>
+    side && typeof side === 'object' && 'total' in side ? String(side.total) : '–';
+  if (entry.action !== 'stock_set') return said;
+  return `${said}: ${t.admin.auditTotals(totalOf(before), totalOf(after))}`;
+}
+
+/** The latest audit entries: who changed stock or redeemed, when, and what came of it. */
+export function auditTable(t: Strings, entries: AuditEntry[]): Html {
+  return html`<section class="card" id="audit" aria-labelledby="audit-heading">
+    <h2 id="audit-heading">${t.admin.auditHeading}</h2>
+    ${
+      entries.length === 0
+        ? html`<p>${t.admin.noAudit}</p>`
+        : html`<div class="table-scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">${t.admin.auditAt}</th>
+                  <th scope="col">${t.admin.auditWho}</th>
+                  <th scope="col">${t.admin.auditAction}</th>
+                  <th scope="col">${t.admin.auditSubject}</th>
+                  <th scope="col">${t.admin.auditWhat}</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${entries.map(
+                  (e) =>
+                    html`<tr data-audit-id="${e.id}">
+                      <td>${t.formatTime(e.at)}</td>
+                      <td>
+                        ${e.actor.role} <code>${e.actor.id}</code>
+                        <span class="hint"
+                          >${[e.actor.address, e.actor.requestId && t.admin.auditRequest(e.actor.requestId)]
+                            .filter(Boolean)
+                            .join(' · ')}</span
+                        >
+                      </td>
+                      <td>${t.admin.auditActions[e.action] ?? e.action}</td>
+                      <td><code>${e.subject}</code></td>
+                      <td>${auditWhat(t, e)}</td>
                     </tr>`,
                 )}
               </tbody>

@@ -1,0 +1,58 @@
+/**
+ * GET /api/admin/audit (admin token): the audit trail, newest first, in pages of `limit`
+ * entries; `before` is the `nextBefore` of the previous page. The trail itself is written by
+ * the database functions that change stock and redeem coupons (sql/audit.sql).
+ */
+import type { Router } from '@koa/router';
+import { z } from 'zod';
+import { readAuditLog, type AuditEntry } from '../database/admin.js';
+import type { ApiDeps } from '../deps.js';
+import { requireToken } from '../http/auth.js';
+import { parseOrThrow } from '../http/validate.js';
+
+export const AUDIT_PAGE_MAX = 500;
+const AUDIT_PAGE_DEFAULT = 50;
+
+const wholeNumber = (max: number) =>
+  z
+    .string({ error: 'must be given once, as a whole number' })
+    .regex(/^[1-9]\d{0,14}$/, { message: 'must be a whole number from 1' })
+    .transform(Number)
+    .refine((value) => value <= max, { message: `must be at most ${max}` });
+
+export const auditQuerySchema = z.strictObject({
+  limit: wholeNumber(AUDIT_PAGE_MAX).optional(),
+  before: wholeNumber(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+/** One entry as the API shows it: absent rather than null fields. */
+export function auditEntryJson(entry: AuditEntry) {
+  const { address, requestId, session, ...actor } = entry.actor;
+  return {
+    id: entry.id,
+    at: entry.at.toISOString(),
+    actor: {
+      ...actor,
+      ...(address ? { address } : {}),
+      ...(requestId ? { requestId } : {}),
+      ...(session ? { session } : {}),
+    },
+    action: entry.action,
+    subject: entry.subject,
+    details: entry.details,
+  };
+}
+
+export function addAuditRoutes(router: Router, deps: ApiDeps): void {
+  router.get('/api/admin/audit', requireToken(deps, 'admin'), async (ctx) => {
+    const query = parseOrThrow(auditQuerySchema, ctx.query);
+    const limit = query.limit ?? AUDIT_PAGE_DEFAULT;
+    const entries = await readAuditLog(deps.pool, { limit, before: query.before });
+    const last = entries[entries.length - 1];
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      entries: entries.map(auditEntryJson),
+      ...(last && entries.length === limit ? { nextBefore: last.id } : {}),
+    };
+  });
+}
