@@ -81,9 +81,9 @@ export function makeBatchApplier(deps: BatchDeps) {
 
   return async function applyBatch(batch: Transaction[]): Promise<void> {
     const effects = deriveEffects(batch);
-    for (const reason of effects.skipped) {
+    for (const skipped of effects.skipped) {
       metrics.skipped.inc();
-      log.warn({ reason }, 'change skipped');
+      log.warn(skipped, 'change skipped');
     }
     const failed = (dependency: string, what: string) => (err: unknown) => {
       metrics.effectFailures.inc({ dependency });

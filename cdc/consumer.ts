@@ -13,7 +13,7 @@
  * acknowledged. Here each stream gets a new service and starts at 0/0, which the server reads
  * as "from the slot's confirmed position".
  */
-import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { LogicalReplicationService } from 'pg-logical-replication';
 import type { Redis } from 'ioredis';
 import { backoffMs, sleep } from '../common/backoff.js';
 import type { CdcConfig } from '../common/config.js';
@@ -23,6 +23,7 @@ import { makeBatchApplier } from './applyBatch.js';
 import type { ChangeFeed } from './changeFeed.js';
 import type { Leadership } from './leadership.js';
 import { lsnNumber, type CdcMetrics } from './metrics.js';
+import { TolerantPgoutputPlugin, type DecodedMessage } from './pgoutput.js';
 import { reconcile } from './reconcile.js';
 import { makeAssembler, type Transaction } from './transactions.js';
 
@@ -89,10 +90,16 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       { connectionString: config.databaseUrl, application_name: 'crs-cdc' },
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
     );
-    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [config.publicationName] });
+    const plugin = new TolerantPgoutputPlugin({
+      protoVersion: 1,
+      publicationNames: [config.publicationName],
+    });
+    // The LSN of the message being assembled, so a skipped one can be found again in the WAL
+    // (pg_logical_slot_peek_binary_changes, pg_waldump).
+    let messageLsn = '';
     const assembler = makeAssembler((reason) => {
       metrics.skipped.inc();
-      log.warn({ reason }, 'replication message skipped');
+      log.warn({ reason, lsn: messageLsn }, 'replication message skipped');
     });
     const queue: Item[] = [];
     let failure: unknown;
@@ -112,11 +119,21 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       metrics.acknowledgedLsn.set(lsnNumber(lsn));
     };
 
-    service.on('data', (_lsn: string, message: Pgoutput.Message) => {
+    service.on('data', (lsn: string, message: DecodedMessage) => {
       // Stopping: finish what was received, take nothing new (it is not acknowledged, so
       // whoever streams next gets it).
       if (stopping.signal.aborted) return;
-      const txn = assembler.push(message);
+      let txn: Transaction | undefined;
+      try {
+        messageLsn = lsn;
+        txn = assembler.push(message);
+      } catch (err) {
+        // Thrown here it would end the process (this runs in pg's socket reader), at every
+        // restart: skip the message instead, like one that cannot be decoded.
+        metrics.skipped.inc();
+        log.warn({ err, lsn, tag: message.tag }, 'replication message skipped');
+        return;
+      }
       if (!txn) return;
       queue.push({ kind: 'txn', txn });
       if (queue.length >= config.queueMax && !failure) {

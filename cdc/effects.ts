@@ -1,7 +1,11 @@
 /**
  * What a batch of committed transactions means for the derived world: stock values for the
  * flag, new orders that need a voucher, and events for the change feed. Pure: no I/O.
- * Rows that do not have the expected shape are reported and skipped, never fatal.
+ * Rows that do not have the expected shape (the tables' own constraints, which the change
+ * feed's schemas in cdc/schemas repeat) are reported and skipped, never fatal: a row that an
+ * effect downstream could choke on would otherwise fail its batch again at every retry and
+ * hold the stream. What is reported names the row (table, operation, commit LSN, key) but
+ * never its contents: an order row carries a name, a phone number and a coupon code.
  */
 import { lsnKey, type StockValue } from '../common/stockFlag.js';
 import type { RowChange, Transaction } from './transactions.js';
@@ -24,11 +28,39 @@ export interface BatchEffects {
   newOrders: { orderId: string; commitTime: number }[];
   /** Order events in commit order; stock.changed events are added once the flag is written. */
   events: ChangeEvent[];
-  skipped: string[];
+  skipped: SkippedChange[];
+}
+
+/** A change left out, and why: enough to find it again (pg_logical_slot_peek_changes). */
+export interface SkippedChange {
+  table: RowChange['table'];
+  op: RowChange['op'];
+  /** Commit LSN of its transaction. */
+  lsn: string;
+  /** Its position in the transaction. */
+  index: number;
+  /** The row's key as far as it is readable (at most 80 characters), or undefined. */
+  key: string | undefined;
+  reason: string;
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+// The check constraints of crs.products and crs.orders (migrations/000001_order_core.sql).
+const isProductId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
+const isOrderId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(v);
+/** Two timestamps of a row as decoded (Date objects, or text when not parsed), equal. */
+const sameInstant = (a: unknown, b: unknown) =>
+  a != null &&
+  b != null &&
+  (a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : String(a) === String(b));
+const ORDER_STATUSES = new Set(['reserved', 'voucher_ready', 'redeemed', 'cancelled']);
+const isStatus = (v: unknown): v is string => typeof v === 'string' && ORDER_STATUSES.has(v);
+const keyOf = (row: Record<string, unknown>, table: RowChange['table']) => {
+  const key = table === 'orders' ? row['order_id'] : row['product_id'];
+  if (key === undefined || key === null) return undefined;
+  return (typeof key === 'string' ? key : JSON.stringify(key)).slice(0, 80);
+};
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : undefined);
 
 export function deriveEffects(batch: Transaction[]): BatchEffects {
@@ -50,20 +82,27 @@ export function deriveEffects(batch: Transaction[]): BatchEffects {
     const commitTime = new Date(txn.commitTime).toISOString();
     txn.changes.forEach((change: RowChange, index) => {
       const { row } = change;
-      const skip = (why: string) =>
-        effects.skipped.push(`${change.table} ${change.op} at ${txn.commitLsn}: ${why}`);
+      const skip = (reason: string) =>
+        effects.skipped.push({
+          table: change.table,
+          op: change.op,
+          lsn: txn.commitLsn,
+          index,
+          key: keyOf(row, change.table),
+          reason,
+        });
       if (change.op === 'delete') return; // no API deletes rows; nothing derived depends on it
       if (change.table === 'products') {
-        if (!isString(row['product_id']) || !isString(row['name']) || !isCount(row['total'])) {
-          return skip('product row without product_id, name or total');
+        if (!isProductId(row['product_id']) || !isString(row['name']) || !isCount(row['total'])) {
+          return skip('product row without a valid product_id, name or total');
         }
         stockOf(row['product_id'], txn).values.push(
           { field: 'name', lsn, value: row['name'] },
           { field: 'total', lsn, value: String(row['total']) },
         );
       } else if (change.table === 'stock_shards') {
-        if (!isString(row['product_id']) || !isCount(row['shard']) || !isCount(row['remaining'])) {
-          return skip('stock shard row without product_id, shard or remaining');
+        if (!isProductId(row['product_id']) || !isCount(row['shard']) || !isCount(row['remaining'])) {
+          return skip('stock shard row without a valid product_id, shard or remaining');
         }
         stockOf(row['product_id'], txn).values.push({
           field: `shard:${row['shard']}`,
@@ -74,8 +113,8 @@ export function deriveEffects(batch: Transaction[]): BatchEffects {
         const orderId = row['order_id'];
         const productId = row['product_id'];
         const status = row['status'];
-        if (!isString(orderId) || !isString(productId) || !isString(status)) {
-          return skip('order row without order_id, product_id or status');
+        if (!isOrderId(orderId) || !isProductId(productId) || !isStatus(status)) {
+          return skip('order row without a valid order_id, product_id or status');
         }
         const event = (type: ChangeType, data: Record<string, unknown>): ChangeEvent => ({
           id: `${lsn}-${index}`,
@@ -90,6 +129,10 @@ export function deriveEffects(batch: Transaction[]): BatchEffects {
           effects.events.push(
             event('order.created', { orderId, productId, status, createdAt: iso(row['created_at']) }),
           );
+        } else if (sameInstant(row['purged_at'], row['updated_at'])) {
+          // The personal data purge (sql/privacy.sql sets both to the same now()): the order's
+          // state did not change, so the feed hears nothing (pgoutput sends no old row to tell
+          // "became redeemed" from "was redeemed" otherwise).
         } else if (status === 'voucher_ready') {
           effects.events.push(event('voucher.stored', { orderId, productId }));
         } else if (status === 'redeemed') {

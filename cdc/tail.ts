@@ -5,12 +5,13 @@
  * temporary slot holds no WAL back.
  */
 import { randomBytes } from 'node:crypto';
-import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { LogicalReplicationService } from 'pg-logical-replication';
 import type pg from 'pg';
+import { TolerantPgoutputPlugin, type DecodedMessage } from './pgoutput.js';
 import { makeAssembler } from './transactions.js';
 
 /** pgoutput on a temporary slot created on the replication connection itself. */
-class TemporarySlotPlugin extends PgoutputPlugin {
+class TemporarySlotPlugin extends TolerantPgoutputPlugin {
   override async start(client: pg.Client, slotName: string, lastLsn: string) {
     await client.query(`CREATE_REPLICATION_SLOT ${slotName} TEMPORARY LOGICAL pgoutput`);
     return super.start(client, slotName, lastLsn);
@@ -28,7 +29,7 @@ export async function tailChanges(options: {
     { acknowledge: { auto: true, timeoutSeconds: 10 } },
   );
   const assembler = makeAssembler((reason) => options.write(JSON.stringify({ skipped: reason })));
-  service.on('data', (_lsn: string, message: Pgoutput.Message) => {
+  service.on('data', (_lsn: string, message: DecodedMessage) => {
     const txn = assembler.push(message);
     if (!txn) return;
     for (const change of txn.changes) {

@@ -1,8 +1,10 @@
 /**
  * Turns the pgoutput message stream into committed transactions: the changes between a Begin
  * and its Commit, with the commit's LSN and time. Nothing is acted on before its Commit.
+ * A message that cannot be read or placed (undecodable, a change outside a transaction, a
+ * table not replicated) is reported through onSkipped and the stream goes on.
  */
-import type { Pgoutput } from 'pg-logical-replication';
+import type { DecodedMessage } from './pgoutput.js';
 
 export type TableName = 'products' | 'stock_shards' | 'orders';
 
@@ -27,7 +29,7 @@ const TABLES = new Set<string>(['products', 'stock_shards', 'orders']);
 
 export interface Assembler {
   /** Feeds one decoded message; returns the transaction when the message was its Commit. */
-  push(message: Pgoutput.Message): Transaction | undefined;
+  push(message: DecodedMessage): Transaction | undefined;
   /** Whether a transaction is open (a Begin without its Commit yet). */
   readonly open: boolean;
 }
@@ -41,7 +43,11 @@ export function makeAssembler(onSkipped: (reason: string) => void): Assembler {
     push(message) {
       switch (message.tag) {
         case 'begin':
+          if (current) onSkipped(`transaction ${current.xid} without its commit`);
           current = { xid: message.xid, changes: [] };
+          return undefined;
+        case 'undecodable':
+          onSkipped(`undecodable message ${message.messageTag} (${message.bytes} bytes): ${message.reason}`);
           return undefined;
         case 'insert':
         case 'update':

@@ -6,16 +6,31 @@
  *   - one shared queue (crs.vouchers.relay, competing consumers): exactly one instance
  *     republishes each voucher to the topic exchange crs.orders with the routing key
  *     order.<orderId>.voucher, for AMQP clients waiting on their own order.
- * Messages that are not MinIO object-created events for a voucher key are logged and dropped
- * (never requeued forever, never a crash). The connection is re-opened with backoff when lost.
+ *
+ * Anyone who can publish to the exchange can send anything, so nothing in a message is
+ * trusted: a message that is not MinIO's object-created event for a voucher key of our bucket
+ * (too large, not JSON, another content type, another shape, a key outside orders/) is
+ * dropped and never requeued; the relay's copy goes to the bounded queue
+ * crs.vouchers.rejected (with the reason in a header) for inspection, and is logged once. A
+ * well-formed event is believed only once the object is seen in the bucket (a HEAD with the
+ * API's read key), so a forged event for an order without a voucher reaches no one. Nothing
+ * a message holds can throw out of a consumer; a channel or consumer the broker closes is
+ * opened again, like a lost connection, with backoff.
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { backoffMs } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
-import { orderIdOfKey } from '../../common/objectStore.js';
+import { orderIdOfKey, type ObjectStore } from '../../common/objectStore.js';
 
 export const ORDERS_EXCHANGE = 'crs.orders';
 export const RELAY_QUEUE = 'crs.vouchers.relay';
+/** Where the relay puts messages it could not read (bounded: the oldest go first). */
+export const REJECTED_QUEUE = 'crs.vouchers.rejected';
+const REJECTED_QUEUE_MAX = { messages: 10_000, bytes: 64 * 1024 * 1024 };
+/** A rejected message's body is kept up to this size (a MinIO event is about 1.5 KB). */
+const REJECTED_BODY_MAX = 16 * 1024;
+/** MinIO's event for one object is about 1.5 KB; a message far bigger is not one. */
+export const MAX_NOTIFICATION_BYTES = 64 * 1024;
 
 export interface VoucherStored {
   orderId: string;
@@ -31,59 +46,152 @@ export interface VoucherEvents {
   close(): Promise<void>;
 }
 
-/** Reads a MinIO bucket notification; undefined when it is not a voucher's object-created. */
-export function parseBucketNotification(content: Buffer): VoucherStored | undefined {
+export type NotificationReading = { ok: true; event: VoucherStored } | { ok: false; reason: string };
+
+const rejected = (reason: string): NotificationReading => ({ ok: false, reason });
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Reads a MinIO bucket notification: the voucher it announces, or why it is not one.
+ * `contentType` undefined skips the content type check (for callers that have only a body).
+ */
+export function readBucketNotification(content: Buffer, contentType?: string | null): NotificationReading {
+  if (content.length > MAX_NOTIFICATION_BYTES) return rejected('too large');
+  if (contentType !== undefined && !/^application\/json\s*(;|$)/i.test(contentType ?? '')) {
+    return rejected('content type is not application/json');
+  }
   let body: unknown;
   try {
     body = JSON.parse(content.toString('utf8'));
   } catch {
-    return undefined;
+    return rejected('not JSON');
   }
-  const record = (body as { Records?: unknown[] } | null)?.Records?.[0] as
-    | {
-        eventName?: unknown;
-        eventTime?: unknown;
-        s3?: { bucket?: { name?: unknown }; object?: { key?: unknown } };
-      }
-    | undefined;
-  const eventName = record?.eventName;
-  const bucket = record?.s3?.bucket?.name;
-  const escapedKey = record?.s3?.object?.key;
-  if (typeof eventName !== 'string' || !eventName.startsWith('s3:ObjectCreated:')) return undefined;
-  if (typeof bucket !== 'string' || typeof escapedKey !== 'string') return undefined;
+  const records = isRecord(body) ? body['Records'] : undefined;
+  const record: unknown = Array.isArray(records) ? records[0] : undefined;
+  if (!isRecord(record)) return rejected('no event record');
+  const eventName = record['eventName'];
+  if (typeof eventName !== 'string' || !eventName.startsWith('s3:ObjectCreated:')) {
+    return rejected('not an object-created event');
+  }
+  const s3 = isRecord(record['s3']) ? record['s3'] : {};
+  const bucket = isRecord(s3['bucket']) ? s3['bucket']['name'] : undefined;
+  const escapedKey = isRecord(s3['object']) ? s3['object']['key'] : undefined;
+  if (typeof bucket !== 'string' || typeof escapedKey !== 'string') return rejected('no bucket or key');
   let key: string;
   try {
     // MinIO escapes the key as Go's url.QueryEscape does: '+' is a space.
     key = decodeURIComponent(escapedKey.replace(/\+/g, ' '));
   } catch {
-    return undefined;
+    return rejected('key not escaped as MinIO escapes it');
   }
   const orderId = orderIdOfKey(key);
-  if (!orderId) return undefined;
+  if (!orderId) return rejected('not a voucher key');
+  const eventTime = record['eventTime'];
   return {
-    orderId,
-    key,
-    bucket,
-    eventTime: typeof record?.eventTime === 'string' ? record.eventTime : new Date().toISOString(),
+    ok: true,
+    event: {
+      orderId,
+      key,
+      bucket,
+      eventTime:
+        typeof eventTime === 'string' && eventTime.length <= 40 && !Number.isNaN(Date.parse(eventTime))
+          ? eventTime
+          : new Date().toISOString(),
+    },
   };
+}
+
+/** Reads a MinIO bucket notification; undefined when it is not a voucher's object-created. */
+export function parseBucketNotification(content: Buffer): VoucherStored | undefined {
+  const reading = readBucketNotification(content);
+  return reading.ok ? reading.event : undefined;
+}
+
+/** How long a notification waits for the bucket to confirm it (its message is held meanwhile). */
+const CONFIRM_TIMEOUT_MS = 2_000;
+
+/**
+ * Whether the announced object is really in our bucket. Errors other than "no such key", and
+ * a bucket that does not answer in time, throw.
+ */
+async function isStored(store: ObjectStore, key: string): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the bucket did not answer in time')), CONFIRM_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([store.client.statObject(store.bucket, key), timeout]);
+    return true;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'NotFound' || code === 'NoSuchKey') return false;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function makeVoucherEvents(options: {
   amqpUrl: string | undefined;
   exchange: string;
   log: Logger;
+  /** The vouchers bucket: events for other buckets, or for objects not in it, are dropped. */
+  store?: ObjectStore | undefined;
   onMalformed?: () => void;
+  /**
+   * The vouchers already stored among these orders (from the database). Asked each time the
+   * consumer is (re)connected, for every order someone here waits for: while RabbitMQ was
+   * away, or before this instance's queue existed, a voucher's event went to no one.
+   */
+  storedAmong?: (orderIds: string[]) => Promise<VoucherStored[]>;
 }): VoucherEvents {
   const listeners = new Map<string, Set<(event: VoucherStored) => void>>();
   let connection: ChannelModel | undefined;
   let connected = false;
   let closing = false;
   let retryTimer: NodeJS.Timeout | undefined;
-  const { log } = options;
+  const { log, store } = options;
 
   const deliver = (event: VoucherStored) => {
-    for (const listener of listeners.get(event.orderId) ?? []) listener(event);
+    for (const listener of listeners.get(event.orderId) ?? []) {
+      try {
+        listener(event);
+      } catch (err) {
+        log.warn({ err, orderId: event.orderId }, 'voucher listener failed');
+      }
+    }
   };
+
+  /** The voucher a message announces, once it is seen to be real; else why not. */
+  async function check(message: ConsumeMessage): Promise<NotificationReading> {
+    const reading = readBucketNotification(message.content, message.properties.contentType ?? null);
+    if (!reading.ok || !store) return reading;
+    if (reading.event.bucket !== store.bucket) return rejected('another bucket');
+    try {
+      if (!(await isStored(store, reading.event.key))) return rejected('object not in the bucket');
+    } catch (err) {
+      // The bucket cannot be asked now: believe the event (a download is authorized and
+      // looked up on its own), rather than lose a real voucher's notification.
+      log.warn({ err, orderId: reading.event.orderId }, 'voucher event not confirmed in the bucket');
+    }
+    return reading;
+  }
+
+  /** Keeps an unreadable message for inspection (its body only when it is small). */
+  function putAside(channel: Channel, message: ConsumeMessage, reason: string) {
+    const small = message.content.length <= REJECTED_BODY_MAX;
+    channel.sendToQueue(REJECTED_QUEUE, small ? message.content : Buffer.alloc(0), {
+      persistent: true,
+      contentType: small ? message.properties.contentType : undefined,
+      headers: {
+        'x-crs-rejected-reason': reason,
+        'x-crs-original-bytes': message.content.length,
+        'x-crs-original-routing-key': message.fields.routingKey,
+        'x-crs-rejected-at': new Date().toISOString(),
+      },
+    });
+  }
 
   async function open(attempt: number) {
     if (closing || !options.amqpUrl) return;
@@ -97,51 +205,113 @@ export function makeVoucherEvents(options: {
         if (!closing) schedule(0);
       });
       const channel: Channel = await conn.createChannel();
+      // A channel the broker closes (a protocol error) would leave the consumers dead on a
+      // live connection: drop the connection, and with it come back whole.
+      channel.on('error', (err: Error) => log.warn({ err }, 'voucher events channel error'));
+      channel.on('close', () => {
+        if (!closing) void conn.close().catch(() => undefined);
+      });
       await channel.assertExchange(options.exchange, 'fanout', { durable: true });
       await channel.assertExchange(ORDERS_EXCHANGE, 'topic', { durable: true });
       const own = await channel.assertQueue('', { exclusive: true, autoDelete: true });
       await channel.bindQueue(own.queue, options.exchange, '');
       await channel.assertQueue(RELAY_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
       await channel.bindQueue(RELAY_QUEUE, options.exchange, '');
+      await channel.assertQueue(REJECTED_QUEUE, {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'quorum',
+          'x-max-length': REJECTED_QUEUE_MAX.messages,
+          'x-max-length-bytes': REJECTED_QUEUE_MAX.bytes,
+        },
+      });
       await channel.prefetch(100);
 
-      const read = (message: ConsumeMessage) => {
-        const event = parseBucketNotification(message.content);
-        if (!event) {
-          options.onMalformed?.();
-          log.warn(
-            { routingKey: message.fields.routingKey, bytes: message.content.length },
-            'bucket notification that is not a voucher object-created event dropped',
+      /** One message, whatever it holds: handled, and acknowledged exactly once. */
+      const consume =
+        (handle: (message: ConsumeMessage) => Promise<void>) => (message: ConsumeMessage | null) => {
+          if (!message) {
+            // The broker cancelled the consumer (its queue was deleted): start again.
+            log.warn('voucher events consumer cancelled by the broker; reconnecting');
+            void conn.close().catch(() => undefined);
+            return;
+          }
+          void handle(message)
+            .catch((err: unknown) => log.error({ err }, 'voucher event handling failed'))
+            .finally(() => {
+              try {
+                channel.ack(message);
+              } catch {
+                // The channel is gone; the message comes again on the next one.
+              }
+            });
+        };
+
+      await channel.consume(
+        own.queue,
+        consume(async (message) => {
+          // Only events someone here waits for are worth a look in the bucket.
+          const quick = readBucketNotification(message.content, message.properties.contentType ?? null);
+          if (!quick.ok) {
+            log.debug({ reason: quick.reason }, 'bucket notification dropped');
+            return;
+          }
+          if (!listeners.has(quick.event.orderId)) return;
+          const reading = await check(message);
+          if (reading.ok) deliver(reading.event);
+          else log.debug({ reason: reading.reason }, 'bucket notification dropped');
+        }),
+      );
+      await channel.consume(
+        RELAY_QUEUE,
+        consume(async (message) => {
+          const reading = await check(message);
+          if (!reading.ok) {
+            options.onMalformed?.();
+            log.warn(
+              {
+                reason: reading.reason,
+                routingKey: message.fields.routingKey,
+                bytes: message.content.length,
+                queue: REJECTED_QUEUE,
+              },
+              'bucket notification that is not a voucher object-created event put aside',
+            );
+            putAside(channel, message, reading.reason);
+            return;
+          }
+          const { event } = reading;
+          channel.publish(
+            ORDERS_EXCHANGE,
+            `order.${event.orderId}.voucher`,
+            Buffer.from(JSON.stringify({ orderId: event.orderId, storedAt: event.eventTime })),
+            { persistent: true, contentType: 'application/json', messageId: `voucher-${event.orderId}` },
           );
-        }
-        return event;
-      };
-      await channel.consume(own.queue, (message) => {
-        if (!message) return;
-        const event = read(message);
-        channel.ack(message);
-        if (event) deliver(event);
-      });
-      await channel.consume(RELAY_QUEUE, (message) => {
-        if (!message) return;
-        const event = read(message);
-        if (!event) return channel.ack(message);
-        channel.publish(
-          ORDERS_EXCHANGE,
-          `order.${event.orderId}.voucher`,
-          Buffer.from(JSON.stringify({ orderId: event.orderId, storedAt: event.eventTime })),
-          { persistent: true, contentType: 'application/json', messageId: `voucher-${event.orderId}` },
-        );
-        channel.ack(message);
-      });
+        }),
+      );
       connected = true;
       log.info({ exchange: options.exchange }, 'listening for voucher notifications');
+      catchUp();
     } catch (err) {
       log.warn({ err, attempt }, 'voucher events: cannot connect to RabbitMQ; retrying');
       await connection?.close().catch(() => undefined);
       connection = undefined;
       schedule(attempt + 1);
     }
+  }
+
+  /** Delivers what was stored while no event could reach us (see storedAmong). */
+  function catchUp() {
+    const waiting = [...listeners.keys()];
+    if (!options.storedAmong || waiting.length === 0) return;
+    options
+      .storedAmong(waiting)
+      .then((stored) => {
+        if (stored.length > 0)
+          log.info({ vouchers: stored.length }, 'vouchers stored while unheard delivered');
+        for (const event of stored) deliver(event);
+      })
+      .catch((err: unknown) => log.warn({ err }, 'could not look for vouchers stored while unheard'));
   }
 
   function schedule(attempt: number) {

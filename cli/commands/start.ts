@@ -42,7 +42,12 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     };
     try {
       await runMigrations(loadMigrateConfig(componentEnv), log);
-      for (const name of COMPONENTS) children.push(spawnComponent(name, componentEnv));
+      // Each component with its own object store key where the store is ours (the API's may
+      // only read vouchers, the renderer's only write them).
+      for (const name of COMPONENTS) {
+        const own = name === 'cdc' ? {} : services.componentVars[name];
+        children.push(spawnComponent(name, { ...componentEnv, ...own }));
+      }
       await waitUntilReady(`http://127.0.0.1:${port}/readyz`, 30_000, children[0]);
       await waitUntilReady(`http://127.0.0.1:${cdcPort}/readyz`, 30_000, children[1]);
       await waitUntilReady(`http://127.0.0.1:${rendererPort}/readyz`, 30_000, children[2]);

@@ -8,6 +8,12 @@
  * What s3rver lacks, and where it matters: bucket notification and lifecycle configuration
  * (the renderer's bucket setup is told NotImplemented and says so; this adapter publishes
  * every object-created event instead, and nothing expires locally).
+ *
+ * Keys, as on MinIO in Kubernetes: an admin key that may do anything (MinIO's root user: the
+ * bucket set-up, tests), and optionally the API's and the renderer's keys, each held to its
+ * policy document from deploy/kubernetes/base/minio/policies (s3Policy.ts). The gate in front
+ * of s3rver (s3Gate.ts) verifies signatures and applies the policies; its fault switch makes
+ * the store refuse writes for a while (`refuseWrites`, SIGUSR2 on `crs s3-store`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
@@ -16,12 +22,19 @@ import S3rver from 's3rver';
 import { backoffMs, sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import { minioObjectCreated } from './minioEvents.js';
+import { makeS3Gate, type GateContext, type StoreKey } from './s3Gate.js';
+import { ALLOW_ALL } from './s3Policy.js';
 
 export interface S3StoreOptions {
   port: number;
   directory: string;
+  /** The admin key: every right (MinIO's root user). */
   accessKey: string;
   secretKey: string;
+  /** Further keys, each held to its policy (the API's, the renderer's). */
+  roleKeys?: StoreKey[];
+  /** A bucket made at start with the admin key, as Kubernetes' bucket-setup Job makes it. */
+  bucket?: string;
   amqpUrl: string;
   exchange: string;
   routingKey: string;
@@ -30,6 +43,8 @@ export interface S3StoreOptions {
 
 export interface RunningS3Store {
   url: string;
+  /** Refuses object writes (PUT, POST) with 503 SlowDown for `ms`; reads go on. */
+  refuseWrites(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -40,12 +55,19 @@ interface S3rverEvent {
   }[];
 }
 
+/** Events waiting for RabbitMQ at most (about 50 MB of messages). */
+const MAX_PENDING_EVENTS = 50_000;
+
 // s3rver's accounts are a static registry; its built-in dummy key pair is replaced by ours.
 const accounts = (await import('s3rver/lib/models/account.js')).default;
 
 export async function startS3Store(options: S3StoreOptions): Promise<RunningS3Store> {
+  const keys: StoreKey[] = [
+    { role: 'admin', accessKey: options.accessKey, secretKey: options.secretKey, policy: ALLOW_ALL },
+    ...(options.roleKeys ?? []),
+  ];
   accounts.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
-  accounts.DUMMY_ACCOUNT.createKeyPair(options.accessKey, options.secretKey);
+  for (const key of keys) accounts.DUMMY_ACCOUNT.createKeyPair(key.accessKey, key.secretKey);
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port,
@@ -54,6 +76,17 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
     vhostBuckets: false,
     allowMismatchedSignatures: false,
   });
+  // s3rver is a Koa app: the gate goes right before its router (after its virtual-host
+  // rewrite, so it judges the path s3rver will serve), ahead of its own authentication.
+  const gate = makeS3Gate({ keys, log: options.log });
+  const { middleware } = server as unknown as { middleware: { name: string }[] };
+  const router = middleware.length - 1;
+  if (middleware[router]?.name !== 'dispatch') {
+    throw new Error("s3rver's middleware is not laid out as this version expects; the gate cannot be placed");
+  }
+  middleware.splice(router, 0, (ctx: GateContext, next: () => Promise<unknown>) =>
+    gate.middleware(ctx, next),
+  );
   await server.run();
   const url = `http://127.0.0.1:${options.port}`;
   const deploymentId = randomUUID();
@@ -65,6 +98,12 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
     secretKey: options.secretKey,
     pathStyle: true,
   });
+  if (options.bucket && !(await client.bucketExists(options.bucket))) {
+    await client.makeBucket(options.bucket).catch((err: unknown) => {
+      const code = (err as { code?: string }).code;
+      if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw err;
+    });
+  }
 
   let connection: ChannelModel | undefined;
   let channel: ConfirmChannel | undefined;
@@ -83,14 +122,27 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
     return ch;
   }
 
-  // Events are published one after the other, in the order objects were stored.
+  // Events are published one after the other, in the order objects were stored. Like MinIO
+  // with a queue_dir (deploy/kubernetes/base/minio/tenant.yaml), an event waits while RabbitMQ
+  // is away and goes out when it is back; only a store that is closing, or a backlog past
+  // MAX_PENDING_EVENTS, gives one up (logged with its key, so reconcile can find it).
   let queue = Promise.resolve();
+  let pending = 0;
+  let closing = false;
   server.on('event', (event: S3rverEvent) => {
     const record = event.Records[0];
     if (!record || !record.eventName.startsWith('ObjectCreated')) return;
+    const { name: bucket } = record.s3.bucket;
+    const { key } = record.s3.object;
+    if (pending >= MAX_PENDING_EVENTS) {
+      options.log.error({ bucket, key, pending }, 'bucket notification dropped: too many waiting');
+      return;
+    }
+    pending += 1;
     queue = queue
-      .then(() => publish(record.s3.bucket.name, record.s3.object.key))
-      .catch((err: unknown) => options.log.error({ err }, 'bucket notification not published'));
+      .then(() => publish(bucket, key))
+      .catch((err: unknown) => options.log.error({ err, bucket, key }, 'bucket notification not published'))
+      .finally(() => (pending -= 1));
   });
 
   async function publish(bucket: string, key: string) {
@@ -129,15 +181,20 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
         return;
       } catch (err) {
         channel = undefined;
-        if (attempt >= 5) throw err;
-        await sleep(backoffMs(attempt, 200));
+        if (closing) throw err;
+        if (attempt === 5)
+          options.log.warn({ err, key, pending }, 'bucket notifications waiting for RabbitMQ');
+        await sleep(backoffMs(attempt, 200, 2_000));
       }
     }
   }
 
   return {
     url,
+    refuseWrites: (ms) => gate.refuseWrites(ms),
     async close() {
+      gate.close();
+      closing = true;
       await queue;
       await connection?.close().catch(() => undefined);
       await server.close();

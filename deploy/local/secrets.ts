@@ -17,8 +17,14 @@ export interface LocalSecrets {
   adminToken: string;
   staffToken: string;
   orderTokenKey: string;
+  /** The local S3 store's admin key (its MinIO root user). */
   s3AccessKey: string;
   s3SecretKey: string;
+  /** The API's read key and the renderer's write key (policies crs-api, crs-renderer). */
+  s3ApiAccessKey: string;
+  s3ApiSecretKey: string;
+  s3RendererAccessKey: string;
+  s3RendererSecretKey: string;
 }
 
 const KEYS: (keyof LocalSecrets)[] = [
@@ -32,6 +38,10 @@ const KEYS: (keyof LocalSecrets)[] = [
   'orderTokenKey',
   's3AccessKey',
   's3SecretKey',
+  's3ApiAccessKey',
+  's3ApiSecretKey',
+  's3RendererAccessKey',
+  's3RendererSecretKey',
 ];
 
 /** 256 bits, URL-safe: fine in a URL, a header and a shell export. */

@@ -21,6 +21,11 @@ export const LOCAL_DATABASE = 'crs';
 export interface LocalServices {
   /** The variables the components need, in the order they are printed. */
   vars: Record<string, string>;
+  /**
+   * Per component, what replaces `vars` for it: the API's read key and the renderer's write key
+   * for the local S3 store (as MinIO's users in Kubernetes). Empty when the store is not ours.
+   */
+  componentVars: { api: Record<string, string>; renderer: Record<string, string> };
   /** What was started here (and so is ours to stop). */
   started: string[];
   postgres: LocalPostgres | undefined;
@@ -69,6 +74,7 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
   const secrets = await loadOrCreateSecrets(dataDir(env));
   const vars: Record<string, string> = {};
   const started: string[] = [];
+  const componentVars: LocalServices['componentVars'] = { api: {}, renderer: {} };
   const ours: [string, Stoppable][] = [];
   let postgres: LocalPostgres | undefined;
   // A service that fails to start must not leave the ones before it running (their ports
@@ -136,6 +142,11 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
       const s3 = localS3Store(env, {
         S3_ACCESS_KEY: secrets.s3AccessKey,
         S3_SECRET_KEY: secrets.s3SecretKey,
+        CRS_S3_API_ACCESS_KEY: secrets.s3ApiAccessKey,
+        CRS_S3_API_SECRET_KEY: secrets.s3ApiSecretKey,
+        CRS_S3_RENDERER_ACCESS_KEY: secrets.s3RendererAccessKey,
+        CRS_S3_RENDERER_SECRET_KEY: secrets.s3RendererSecretKey,
+        S3_BUCKET: env['S3_BUCKET'] ?? 'vouchers',
         AMQP_URL: vars['AMQP_URL'] as string,
       });
       progress(`s3 store: starting on 127.0.0.1:${s3.port}`);
@@ -149,6 +160,15 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
       vars['S3_ACCESS_KEY'] = secrets.s3AccessKey;
       vars['S3_SECRET_KEY'] = secrets.s3SecretKey;
       vars['S3_BUCKET'] = env['S3_BUCKET'] ?? 'vouchers';
+      // A store left running by an earlier `crs services --detach` may predate these keys:
+      // then everyone keeps the admin key.
+      if (state === 'started') {
+        componentVars.api = { S3_ACCESS_KEY: secrets.s3ApiAccessKey, S3_SECRET_KEY: secrets.s3ApiSecretKey };
+        componentVars.renderer = {
+          S3_ACCESS_KEY: secrets.s3RendererAccessKey,
+          S3_SECRET_KEY: secrets.s3RendererSecretKey,
+        };
+      }
     }
   } catch (err) {
     for (const [name, service] of ours.reverse()) {
@@ -164,6 +184,7 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
 
   return {
     vars,
+    componentVars,
     started,
     postgres,
     async stop() {

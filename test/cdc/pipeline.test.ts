@@ -235,3 +235,30 @@ t.test('sold out: refused without the database, and healed within a second of ne
   t.ok(healed);
   t.ok(Date.now() - started <= 1_500, `healed in ${Date.now() - started} ms`);
 });
+
+t.test('the personal data purge tells the feed nothing: the order did not change', async (t) => {
+  // The test before stopped the consumer: this one needs it running again.
+  await startTestCdc(t, db, { redisUrl: redisServer.url, amqpUrl });
+  await admin.query(`select crs.upsert_product('cdc-purge', 'CDC purge', 10)`);
+  const { reserved } = await placeOrders(db, { productId: 'cdc-purge', count: 2, concurrency: 1 });
+  const [purged, marker] = reserved as [string, string];
+  await admin.query(`select crs.record_voucher($1, 'orders/' || $1 || '.pdf')`, [purged]);
+  const { rows } = await admin.query<{ coupon_code: string }>(
+    'select coupon_code from crs.orders where order_id = $1',
+    [purged],
+  );
+  await admin.query(`select * from crs.redeem_voucher($1, 'test')`, [rows[0]?.coupon_code]);
+  const about = (type: string, orderId: string) =>
+    events.filter(
+      (e) => e.routingKey === type && (e.body['data'] as { orderId: string }).orderId === orderId,
+    );
+  await waitFor('order.redeemed', async () => about('order.redeemed', purged).length === 1 || undefined);
+
+  const { rows: done } = await admin.query<{ n: number }>('select crs.purge_personal_data(0, 1, 100) as n');
+  t.ok((done[0]?.n ?? 0) >= 1, 'the redeemed order was purged');
+  // Something after the purge, to know the stream has gone past it.
+  await admin.query(`select crs.record_voucher($1, 'orders/' || $1 || '.pdf')`, [marker]);
+  await waitFor('the marker', async () => about('voucher.stored', marker).length === 1 || undefined);
+  t.equal(about('order.redeemed', purged).length, 1, 'still one order.redeemed');
+  t.equal(about('voucher.stored', purged).length, 1, 'still one voucher.stored');
+});
