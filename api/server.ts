@@ -123,7 +123,11 @@ export async function startApi(
       // Event streams never finish by themselves: end them (EventSource reconnects elsewhere).
       for (const close of [...deps.lifecycle.streams]) close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection that finishes its request while we drain goes at once, not
+      // after its idle timeout: clients (and load balancers) reconnect to another instance.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      void closed.then(() => clearInterval(sweep));
       const grace = new Promise<'timeout'>((resolve) =>
         setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref(),
       );

@@ -20,8 +20,41 @@ import { siblingEntry } from './entry.js';
 
 type Env = Record<string, string | undefined>;
 
+export interface StackPorts {
+  pg: number;
+  redis: number;
+  amqp: number;
+  s3: number;
+  api: number;
+  cdc: number;
+  renderer: number;
+}
+
 /** Ports of the bench stack: none of npm start's (54329, 3000-3002, ...) or the tests'. */
-export const BENCH_PORTS = { pg: 54349, redis: 56389, amqp: 56740, s3: 56910, api: 3910, renderer: 3912 };
+export const BENCH_PORTS: StackPorts = {
+  pg: 54349,
+  redis: 56389,
+  amqp: 56740,
+  s3: 56910,
+  api: 3910,
+  cdc: 3911,
+  renderer: 3912,
+};
+
+/** Where a stack keeps its state (a folder of the data directory) and the ports it uses. */
+export interface StackLayout {
+  /** Folder under the data directory (.data/<folder>), unless overridden by dataDirVar. */
+  folder: string;
+  /** An environment variable that moves the state elsewhere (CRS_BENCH_DATA_DIR). */
+  dataDirVar: string;
+  ports: StackPorts;
+}
+
+export const BENCH_LAYOUT: StackLayout = {
+  folder: 'bench',
+  dataDirVar: 'CRS_BENCH_DATA_DIR',
+  ports: BENCH_PORTS,
+};
 
 export interface BenchStack {
   /** What the components need (connections, keys), as `crs services` prints it. */
@@ -30,21 +63,31 @@ export interface BenchStack {
   /** Pools for arranging and inspecting: the owner and the superuser. */
   owner: pg.Pool;
   superuser: pg.Pool;
-  /** Starts a component as its own process and waits until it is ready. */
-  component(name: 'api' | 'renderer', extraEnv?: Env): Promise<Child>;
+  /** The environment the services were started with (CRS_DATA_DIR and the ports). */
+  env: Env;
+  /**
+   * Starts a component as its own process and waits until it is ready, on the layout's port
+   * for it unless extraEnv names another (PORT, CDC_PORT, RENDERER_PORT).
+   */
+  component(name: 'api' | 'cdc' | 'renderer', extraEnv?: Env, output?: number): Promise<Child>;
   /** The API with another order decision (bench/benchApi.ts), ready. */
   benchApi(decide: 'batched' | 'original', extraEnv?: Env): Promise<Child>;
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(env: Env, log: Logger): Promise<BenchStack> {
+export async function startBenchStack(
+  env: Env,
+  log: Logger,
+  layout: StackLayout = BENCH_LAYOUT,
+): Promise<BenchStack> {
+  const { ports } = layout;
   const stackEnv: Env = {
     ...env,
-    CRS_DATA_DIR: env['CRS_BENCH_DATA_DIR'] ?? join(dataDir(env), 'bench'),
-    CRS_PG_PORT: String(BENCH_PORTS.pg),
-    CRS_REDIS_PORT: String(BENCH_PORTS.redis),
-    CRS_AMQP_PORT: String(BENCH_PORTS.amqp),
-    CRS_S3_PORT: String(BENCH_PORTS.s3),
+    CRS_DATA_DIR: env[layout.dataDirVar] ?? join(dataDir(env), layout.folder),
+    CRS_PG_PORT: String(ports.pg),
+    CRS_REDIS_PORT: String(ports.redis),
+    CRS_AMQP_PORT: String(ports.amqp),
+    CRS_S3_PORT: String(ports.s3),
   };
   // The bench builds its own services; a DATABASE_URL etc. from the shell must not redirect it.
   const redirects = [
@@ -85,34 +128,36 @@ export async function startBenchStack(env: Env, log: Logger): Promise<BenchStack
       ...stackEnv,
       ...vars,
       HOST: '127.0.0.1',
-      PORT: String(BENCH_PORTS.api),
-      RENDERER_PORT: String(BENCH_PORTS.renderer),
+      PORT: String(ports.api),
+      CDC_PORT: String(ports.cdc),
+      RENDERER_PORT: String(ports.renderer),
       RATE_LIMIT: 'off',
       LOG_LEVEL: 'warn',
       ...extra,
     });
-    const started = async (child: Child, port: number) => {
+    const started = async (child: Child, port: string | undefined) => {
       children.push(child);
       await waitUntilReady(`http://127.0.0.1:${port}/readyz`, 60_000, child);
       return child;
     };
+    const portVar = { api: 'PORT', cdc: 'CDC_PORT', renderer: 'RENDERER_PORT' } as const;
 
     return {
       vars,
       superuserUrl,
       owner,
       superuser,
-      component: (name, extra = {}) =>
-        started(
-          spawnComponent(name, componentEnv(extra)),
-          name === 'api' ? BENCH_PORTS.api : BENCH_PORTS.renderer,
-        ),
+      env: stackEnv,
+      component: (name, extra = {}, output) => {
+        // The API and the renderer get their own object store keys, as in production.
+        const keys = name === 'cdc' ? {} : services.componentVars[name];
+        const childEnv = componentEnv({ ...keys, ...extra });
+        return started(spawnComponent(name, childEnv, undefined, output), childEnv[portVar[name]]);
+      },
       benchApi: (decide, extra = {}) => {
         const entry = siblingEntry(import.meta.url, 'benchApi');
-        return started(
-          spawnComponent('bench-api', componentEnv({ ...extra, BENCH_DECIDE: decide }), entry),
-          BENCH_PORTS.api,
-        );
+        const childEnv = componentEnv({ ...services.componentVars.api, ...extra, BENCH_DECIDE: decide });
+        return started(spawnComponent('bench-api', childEnv, entry), childEnv['PORT']);
       },
       async stop() {
         await Promise.all(children.map((child) => child.stop(10_000)));

@@ -16,6 +16,8 @@ export function spawnComponent(
   env: Record<string, string | undefined>,
   /** Another entry than `crs <name>` (the benchmarks' own API). */
   entry?: { script: string; execArgv: string[] },
+  /** Where its stdout and stderr go: this process's own, or an open file. */
+  output: 'inherit' | number = 'inherit',
 ): Child {
   const script = entry?.script ?? process.argv[1];
   if (!script) throw new Error('cannot find the crs script to run components with');
@@ -23,7 +25,7 @@ export function spawnComponent(
   const args = entry ? [...entry.execArgv, script] : [...process.execArgv, script, name];
   const child = spawn(process.execPath, args, {
     env: env as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', output, output],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {

@@ -8,6 +8,7 @@ import { UsageError, type Command } from './command.js';
 import { apiCommand } from './commands/api.js';
 import { benchCommand } from './commands/bench.js';
 import { cdcCommand } from './commands/cdc.js';
+import { faultsCommand } from './commands/faults.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { rendererCommand } from './commands/renderer.js';
 import { s3StoreCommand } from './commands/s3Store.js';
@@ -24,6 +25,7 @@ const COMMANDS: Command[] = [
   rendererCommand,
   reconcileCommand,
   benchCommand,
+  faultsCommand,
   s3StoreCommand,
 ];
 

@@ -36,6 +36,11 @@ export function makeRendererMetrics(options: { defaultMetrics: boolean }) {
       help: 'Render jobs that used up their attempts (see the logs for the order ids)',
       registers,
     }),
+    runnerRestarts: new Counter({
+      name: 'crs_renderer_runner_restarts_total',
+      help: 'Times graphile-worker stopped by itself (Postgres away too long) and was started again',
+      registers,
+    }),
     missingGlyphs: new Counter({
       name: 'crs_renderer_missing_glyphs_total',
       help: 'Vouchers with characters no embedded font could show',

@@ -1,9 +1,11 @@
 /**
  * `crs renderer` as a process: fonts loaded once, the bucket set up, graphile-worker running
- * render_voucher with RENDERER_CONCURRENCY jobs at once, and the probe server.
+ * render_voucher with RENDERER_CONCURRENCY jobs at once and the daily purge_personal_data
+ * (cron), and the probe server.
  */
 import { EventEmitter } from 'node:events';
-import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import { run, type Runner, type RunnerOptions, type WorkerEvents } from 'graphile-worker';
+import { backoffMs, sleep } from '../common/backoff.js';
 import type { RendererConfig } from '../common/config.js';
 import { makePool } from '../common/db.js';
 import { toGraphileLogger } from '../common/graphileLogger.js';
@@ -13,6 +15,7 @@ import { runChecks, startProbeServer, type ProbeServer } from '../common/probeSe
 import { setUpBucket } from './bucketSetup.js';
 import { loadFonts } from './fonts.js';
 import { makeRendererMetrics } from './metrics.js';
+import { PURGE_TASK, makePurgePersonalDataTask, purgeCronItems } from './purgePersonalData.js';
 import { makeRenderVoucherTask } from './renderVoucherTask.js';
 import { makeWorkerLiveness } from './workerLiveness.js';
 
@@ -38,12 +41,20 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
   const liveness = await makeWorkerLiveness(config.databaseUrl, log);
   // Listeners go on before run(): its workers are created (and announced) while it starts.
   const events: WorkerEvents = new EventEmitter();
+  // The workers of the runner now running (a runner started again has new ones).
+  let workers = new Set<string>();
   events.on('worker:create', ({ worker }) => {
+    workers.add(worker.workerId);
     liveness
       .alive(worker.workerId)
       .catch((err: unknown) => log.warn({ err }, 'could not mark a worker alive'));
   });
   events.on('job:failed', ({ job, error }) => {
+    if (job.task_identifier === PURGE_TASK) {
+      // graphile-worker retries it with backoff; the next day's run starts afresh anyway.
+      log.error({ err: error, jobId: job.id, attempts: job.attempts }, 'personal data purge failed');
+      return;
+    }
     if (job.attempts >= job.max_attempts) {
       metrics.jobsFailedForGood.inc();
       log.error(
@@ -52,15 +63,62 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
       );
     }
   });
-  const runner = await run({
+  const runOptions: RunnerOptions = {
     events,
     pgPool: pool,
     concurrency: config.concurrency,
     noHandleSignals: true,
     pollInterval: 1_000,
+    // Completions and failures go through graphile-worker's batcher, which retries them with
+    // backoff (20 attempts, up to 30 s apart) while Postgres restarts or fails over. Unbatched,
+    // a completion that meets a restarting server is a promise nobody awaits: the process
+    // dies of an unhandled rejection (found by `crs faults`). Batching them also saves a
+    // round trip per job under load.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     logger: toGraphileLogger(log),
-    taskList: { render_voucher: makeRenderVoucherTask({ pool, store, fonts, log, metrics }) },
-  });
+    taskList: {
+      render_voucher: makeRenderVoucherTask({ pool, store, fonts, log, metrics }),
+      [PURGE_TASK]: makePurgePersonalDataTask({
+        pool,
+        log,
+        retentionDays: config.piiRetentionDays,
+        voucherExpiryDays: config.voucherExpiryDays,
+      }),
+    },
+    parsedCronItems: purgeCronItems(),
+  };
+  let runner = await run(runOptions);
+  let stopping: Promise<void> | undefined;
+
+  // graphile-worker stops its runner for good when it cannot record a job's outcome (Postgres
+  // away longer than its retries), and a runner does not come back by itself: this process
+  // would stay up, ready, and render nothing (found by `crs faults`). So a runner that stops
+  // while we are not stopping is replaced, with backoff; the jobs its workers held are
+  // unlocked at once for the new one.
+  const keepRunning = async () => {
+    while (!stopping) {
+      const ended: unknown = await runner.promise.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      if (stopping) return;
+      log.error({ err: ended }, 'graphile-worker stopped by itself; starting it again');
+      const gone = [...workers];
+      workers = new Set();
+      liveness.retire(gone).catch((err: unknown) => log.warn({ err }, 'could not release the old workers'));
+      for (let attempt = 0; !stopping; attempt += 1) {
+        await sleep(backoffMs(attempt, 500, 10_000));
+        try {
+          runner = await run(runOptions);
+          metrics.runnerRestarts.inc();
+          break;
+        } catch (err) {
+          log.warn({ err, attempt }, 'graphile-worker could not start again; retrying');
+        }
+      }
+    }
+  };
+  void keepRunning();
   // Jobs left locked by renderers that died are taken up again now, not in four hours.
   await liveness.sweep().catch((err: unknown) => log.warn({ err }, 'dead worker sweep failed'));
 
@@ -78,14 +136,16 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     },
   });
 
-  let stopping: Promise<void> | undefined;
   return {
-    runner,
+    get runner() {
+      return runner;
+    },
     probes,
     stop() {
       stopping ??= (async () => {
-        // Running jobs finish; none is taken after this.
-        await runner.stop();
+        // Running jobs finish; none is taken after this. (A runner that stopped by itself and
+        // is being replaced refuses a second stop: nothing is lost by ignoring that.)
+        await runner.stop().catch((err: unknown) => log.debug({ err }, 'runner already stopped'));
         await liveness.close();
         await probes.close();
         await pool.end();

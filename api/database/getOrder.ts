@@ -37,3 +37,26 @@ export async function getOrder(pool: Pool, orderId: string): Promise<StoredOrder
       }
     : undefined;
 }
+
+/**
+ * Of these orders, the ones whose voucher is stored (a few lookups at a time: this runs only
+ * when the voucher events consumer reconnects, for the orders someone waits for).
+ */
+export async function ordersWithVouchers(
+  pool: Pool,
+  orderIds: string[],
+): Promise<{ orderId: string; voucherKey: string; voucherStoredAt: Date | null }[]> {
+  const found: { orderId: string; voucherKey: string; voucherStoredAt: Date | null }[] = [];
+  const queue = [...orderIds];
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let orderId = queue.shift(); orderId !== undefined; orderId = queue.shift()) {
+        const order = await getOrder(pool, orderId);
+        if (order?.voucherKey) {
+          found.push({ orderId, voucherKey: order.voucherKey, voucherStoredAt: order.voucherStoredAt });
+        }
+      }
+    }),
+  );
+  return found;
+}

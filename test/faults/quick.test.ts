@@ -1,0 +1,64 @@
+/**
+ * `crs faults --quick` as CI runs it: every fault of the drill, with short outages, under a
+ * light load, on the drill's own stack (.data/faults, ports of its own), every component a
+ * process of its own. Only invariants are checked (nothing lost, duplicated or oversold,
+ * every voucher stored, announced and fetchable, every refusal a 503 that a retry cured),
+ * never how fast the system converged.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { spawnCrs } from '../support/process.js';
+
+const out = t.testdir();
+const started = Date.now();
+const drill = spawnCrs(t, ['faults', '--quick', '--out', out], {
+  ...(process.env as Record<string, string>),
+  LOG_LEVEL: 'warn',
+});
+const code = await drill.exited;
+const stdout = drill.output();
+t.comment(`crs faults --quick took ${Math.round((Date.now() - started) / 1000)} s`);
+t.comment(stdout.split('\n').find((line) => line.startsWith('faults: ') && line.includes('attempted')) ?? '');
+
+if (code !== 0) t.comment(stdout.slice(-4000));
+t.equal(code, 0, 'crs faults --quick exits 0 (no invariant broken)');
+t.notMatch(stdout, /BROKEN/);
+
+interface Result {
+  tally: {
+    attempted: number;
+    reserved: number;
+    outOfStock: number;
+    undecided: number;
+    unexpected: unknown[];
+  };
+  counts: Record<string, number>;
+  faults: { name: string; convergedMs?: number }[];
+  followers: { followed: number; delivered: number };
+  problems: string[];
+}
+const result = JSON.parse(await readFile(join(out, 'faults-quick.json'), 'utf8')) as Result;
+
+t.test('every fault happened and the system converged after each', async (t) => {
+  t.equal(result.faults.length, 9, 'nine faults');
+  for (const fault of result.faults) t.type(fault.convergedMs, 'number', `converged after ${fault.name}`);
+});
+
+t.test('accepted = in Postgres = recorded = stored = fetchable; nothing lost or doubled', async (t) => {
+  const { tally, counts } = result;
+  t.ok(tally.reserved > 0, 'orders were accepted');
+  t.ok(tally.outOfStock > 0, 'the drill ended sold out');
+  t.equal(tally.undecided, 0, 'every order decided');
+  t.same(tally.unexpected, [], 'every refusal was a 503 or out of stock');
+  t.equal(counts['ordersInPostgres'], tally.reserved);
+  t.equal(counts['vouchersRecorded'], tally.reserved);
+  t.equal(counts['objectsInBucket'], tally.reserved);
+  t.equal(counts['fetchable'], tally.reserved);
+  t.equal(counts['renderJobsLeft'], 0);
+  t.equal(counts['lost'], 0);
+  t.equal(counts['duplicated'], 0);
+  t.equal(counts['oversold'], 0);
+  t.equal(result.followers.delivered, result.followers.followed, 'every followed voucher event delivered');
+  t.same(result.problems, []);
+});
