@@ -14,7 +14,11 @@ finish (SHUTDOWN_GRACE_MS), connections close.
 Environment: PORT (3000), HOST (0.0.0.0), API_DATABASE_URL or DATABASE_URL (connect as
 crs_api), API_DATABASE_POOL_SIZE (20), ADMIN_TOKEN, STAFF_TOKEN, ORDER_TOKEN_KEY (each at least
 32 characters), DEFAULT_PRODUCT_ID (default), DEFAULT_COUNTRY (FI, for phone numbers without
-+country), PUBLIC_URL, RATE_LIMIT (on|off), BODY_LIMIT_BYTES (16384), LOG_LEVEL (info).`,
++country), PUBLIC_URL, RATE_LIMIT (on|off), RATE_LIMIT_ORDERS_PER_MINUTE (30, per address),
+RATE_LIMIT_CUSTOMER_ORDERS_PER_MINUTE (5), RATE_LIMIT_STAFF_PER_MINUTE (120, per token),
+RATE_LIMIT_AUTH_FAILURES_PER_MINUTE (10, per address), BODY_LIMIT_BYTES (16384),
+HTTP_REQUEST_TIMEOUT_MS (30000), HTTP_HEADERS_TIMEOUT_MS (10000), HTTP_KEEP_ALIVE_TIMEOUT_MS
+(5000), LOG_LEVEL (info). The rate limits live in REDIS_URL, shared by every replica.`,
   async run(args, env) {
     if (wantsHelp(args)) {
       console.log(this.help);
