@@ -290,7 +290,12 @@ t.test('admin sees stock and orders and changes the total', async (t) => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Stock', exact: true }).waitFor();
     t.match(await page.locator('#orders-heading').innerText(), /Admin page product/);
-    t.match(await page.locator('table').last().innerText(), /Listed V\. \(…\d{3}\)/, 'orders, shortened');
+    t.match(
+      await page.locator('section[aria-labelledby="orders-heading"] table').innerText(),
+      /Listed V\. \(…\d{3}\)/,
+      'orders, shortened',
+    );
+    t.match(await page.locator('#audit table').innerText(), /Stock change/, 'the audit trail is shown');
     const total = page.getByLabel('New total: Admin page product');
     await total.fill('0');
     await total.press('Enter');
