@@ -13,7 +13,7 @@ import type { Logger } from '../common/log.js';
 import { makeApp } from './app.js';
 import { ordersWithVouchers } from './database/getOrder.js';
 import type { ApiDeps } from './deps.js';
-import { answerClientErrors } from './http/clientErrors.js';
+import { answerClientErrors, answerUnmetExpectations } from './http/clientErrors.js';
 import { makeApiMetrics } from './http/metrics.js';
 import { makeRateLimiter, makeRateLimits } from './http/rateLimit.js';
 import { makeStockAnnouncements } from './stock/stockAnnouncements.js';
@@ -106,6 +106,7 @@ export async function startApi(
   );
   // Requests Node refuses before Koa sees them (431, 408, malformed) in the contract's shape.
   server.on('clientError', answerClientErrors(log));
+  server.on('checkExpectation', answerUnmetExpectations);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'request_timeout'
   | 'headers_too_large'
+  | 'expectation_failed'
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'

@@ -24,7 +24,8 @@ export function sameSecret(given: string, expectedDigest: Buffer): boolean {
 /** The bearer token of a request: the Authorization header, or ?token= where allowed. */
 export function bearerToken(ctx: Context, options: { allowQuery: boolean }): string | undefined {
   const header = ctx.get('authorization');
-  const match = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/.exec(header);
+  // The scheme name is case-insensitive (RFC 9110 §11.1); the token is not.
+  const match = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/i.exec(header);
   if (match) return match[1];
   if (options.allowQuery && typeof ctx.query['token'] === 'string' && ctx.query['token'] !== '') {
     return ctx.query['token'];

@@ -5,7 +5,7 @@
  * error shape too, and the connection is closed, since the rest of its bytes cannot be trusted.
  */
 import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AppError, invalidRequest } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { errorBody } from './errors.js';
@@ -40,6 +40,25 @@ export function renderClientError(err: AppError): string {
     '\r\n' +
     body
   );
+}
+
+/**
+ * The server's 'checkExpectation' listener: an Expect header other than 100-continue (which
+ * Node answers itself) gets 417 in the contract's shape instead of Node's empty one.
+ */
+export function answerUnmetExpectations(_req: IncomingMessage, res: ServerResponse) {
+  const body = JSON.stringify(
+    errorBody(
+      new AppError('expectation_failed', 'Only "Expect: 100-continue" is supported.', { status: 417 }),
+    ),
+  );
+  res.writeHead(417, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    Connection: 'close',
+  });
+  res.end(body);
 }
 
 /** The server's 'clientError' listener (replaces Node's default answer, which has no body). */

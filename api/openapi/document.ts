@@ -33,6 +33,10 @@ const invalid = error('Invalid request; details lists each field and what is wro
 const tooLarge = error('The body is larger than the limit', ['payload_too_large']);
 const notJson = error('The body is not application/json in UTF-8', ['unsupported_media_type']);
 const unauthorized = error('Missing or wrong bearer token', ['unauthorized']);
+const staffLimited = error(
+  'Too many requests with this token, or too many failed authentications from this address; retry after Retry-After seconds',
+  ['rate_limited'],
+);
 
 const stockSchema: Json = {
   type: 'object',
@@ -297,6 +301,7 @@ export function makeOpenApiDocument(): Json {
               }),
             },
             '401': unauthorized,
+            '429': staffLimited,
             '404': error('No such coupon', ['not_found']),
             '503': unavailable,
           },
@@ -321,6 +326,7 @@ export function makeOpenApiDocument(): Json {
               }),
             },
             '401': unauthorized,
+            '429': staffLimited,
             '404': error('No such coupon', ['not_found']),
             '409': error('Already redeemed; details.redeemedAt says when', ['already_redeemed']),
             '503': unavailable,
@@ -367,6 +373,7 @@ export function makeOpenApiDocument(): Json {
             '201': { description: 'Created', content: json({ $ref: '#/components/schemas/Stock' }) },
             '400': invalid,
             '401': unauthorized,
+            '429': staffLimited,
             '409': error('The total is below what is already reserved; details.reserved says how much', [
               'below_reserved',
             ]),
@@ -411,6 +418,7 @@ export function makeOpenApiDocument(): Json {
             },
             '400': invalid,
             '401': unauthorized,
+            '429': staffLimited,
             '503': unavailable,
           },
         },

@@ -26,7 +26,7 @@ succeeded; the stock flag equals the table. Prints one summary line; exits 1 if 
   --quick     shorter outages (4 s instead of 10 s) and a lighter load: about 3 minutes (CI)
   --out DIR   where faults.json goes (bench/results)
 
-Component logs go to .data/faults/logs. The full drill takes about 6 minutes.`,
+Component logs go to .data/faults/logs. The full drill takes about 5 minutes.`,
   async run(args, env) {
     if (wantsHelp(args)) {
       console.log(this.help);

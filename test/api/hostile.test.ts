@@ -394,6 +394,33 @@ t.test('overlong headers: 431 headers_too_large, and the server goes on', async 
   t.match(res.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a request id of our own instead');
 });
 
+t.test('an Expect other than 100-continue: 417 in the contract shape, nothing written', async (t) => {
+  await unchanged(t, async () => {
+    const res = await rawRequest(
+      baseUrl,
+      rawHttp(
+        'POST',
+        '/api/orders',
+        jsonBody(JSON.stringify(orderBody({ productId: 'hostile' })), ['Expect: 200-ok']),
+      ),
+    );
+    assertError(t, res, 417, 'expectation_failed');
+    t.equal(res.headers['connection'], 'close');
+  });
+  await stillServing(t);
+});
+
+t.test('the auth scheme is case-insensitive, the token is not', async (t) => {
+  const lower = await requestWithin(http, `/api/orders/${order.id}`, {
+    headers: { authorization: `bearer ${order.token}` },
+  });
+  t.equal(lower.status, 200, '"bearer" is "Bearer"');
+  const otherCase = await requestWithin(http, `/api/orders/${order.id}`, {
+    headers: { authorization: `Bearer ${order.token.toUpperCase()}` },
+  });
+  t.equal(otherCase.status, 404, 'a token in another case is another token');
+});
+
 t.test('slow clients get a timeout, and everyone else is served meanwhile', async (t) => {
   const bound = REQUEST_TIMEOUT_MS + 2_000;
   const countOrders = async () =>

@@ -21,7 +21,11 @@ const cut = await startTestApi(t, {
 });
 
 // The same app with rate limiting on: the 429 answers.
-const limited = await startTestApi(t, db, { RATE_LIMIT: 'on', RATE_LIMIT_ORDERS_PER_MINUTE: '1' });
+const limited = await startTestApi(t, db, {
+  RATE_LIMIT: 'on',
+  RATE_LIMIT_ORDERS_PER_MINUTE: '1',
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1',
+});
 
 type Paths = Record<string, Record<string, { responses: Record<string, unknown> }>>;
 const doc = makeOpenApiDocument() as { openapi: string; paths: Paths };
@@ -66,6 +70,17 @@ t.test('the app answers exactly the documented statuses', async (t) => {
   await cut.http.request('/api/orders', { body: orderBody() });
   await limited.http.request('/api/orders', { body: { firstName: '' } });
   await limited.http.request('/api/orders', { body: { firstName: '' } });
+  // Staff and admin routes past the failed-authentication limit (one wrong token, then 429s).
+  const wrong = { authorization: `Bearer ${'w'.repeat(40)}` };
+  await limited.http.request('/api/admin/audit', { headers: wrong });
+  await limited.http.request('/api/admin/audit', { headers: wrong });
+  await limited.http.request('/api/vouchers/AAAAAA-AAAAAA-AAAAAA', { headers: wrong });
+  await limited.http.request('/api/vouchers/AAAAAA-AAAAAA-AAAAAA/redeem', { method: 'POST', headers: wrong });
+  await limited.http.request('/api/admin/products/doc-one', {
+    method: 'PUT',
+    headers: wrong,
+    body: { total: 1 },
+  });
   // The same route from the web page's form: a redirect, or refused without its CSRF token.
   const page = await http.request('/');
   const cookie = String(page.headers['set-cookie']).split(';')[0] ?? '';

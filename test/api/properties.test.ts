@@ -471,6 +471,13 @@ const authorization = (right: string, other: string) =>
       arbitrary: good(fc.constant(`Bearer ${right}  `), 'trailing whitespace (not part of the value)'),
     },
     {
+      weight: 1,
+      arbitrary: good(
+        fc.constantFrom(`bearer ${right}`, `BEARER ${right}`),
+        'the scheme in any case (RFC 9110)',
+      ),
+    },
+    {
       weight: 4,
       arbitrary: bad(
         fc.constantFrom(
@@ -479,7 +486,6 @@ const authorization = (right: string, other: string) =>
           'Bearer',
           'Bearer ',
           `Bearer ${other}`,
-          `bearer ${right}`,
           `Bearer  ${right}`,
           `Bearer ${right}x`,
           `Bearer ${right.slice(0, -1)}`,

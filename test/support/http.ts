@@ -74,6 +74,7 @@ export const ERROR_CODES = new Set([
   'payload_too_large',
   'request_timeout',
   'headers_too_large',
+  'expectation_failed',
   'unauthorized',
   'forbidden',
   'not_found',
