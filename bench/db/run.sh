@@ -47,7 +47,9 @@ echo "== preparing database $DB (raw output in $OUT_DIR)" >&2
 psql_as postgres postgres -c "drop database if exists $DB" \
   -c "create database $DB owner crs_owner" \
   -c "grant create on database $DB to crs_owner"
-apply=(-c "set check_function_bodies = off" -f "$REPO/migrations/000001_order_core.sql")
+# Every versioned migration in order, then the functions, as `crs migrate` applies them.
+apply=(-c "set check_function_bodies = off")
+while IFS= read -r f; do apply+=(-f "$f"); done < <(find "$REPO/migrations" -maxdepth 1 -name '0*.sql' | LC_ALL=C sort)
 while IFS= read -r f; do apply+=(-f "$f"); done < <(find "$REPO/sql" -maxdepth 1 -name '*.sql' | LC_ALL=C sort)
 owner "${apply[@]}" >/dev/null
 owner -f "$HERE/original.sql" >/dev/null
