@@ -14,7 +14,9 @@ import { makeHttpClient } from '../support/api.js';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'crs-start-'));
 t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-const port = 31000 + (process.pid % 1000);
+// Below the kernel's ephemeral range (32768 and up), where the other test files' servers on
+// OS-chosen free ports live: `crs start` would take a Redis it finds on its port for its own.
+const port = 21000 + (process.pid % 1000);
 const env = {
   PATH: process.env['PATH'] ?? '',
   CRS_DATA_DIR: dataDir,
