@@ -30,7 +30,13 @@ as $$
                    null, null)::graphile_worker.job_spec
           from unnest(p_order_ids) as id
          where not exists (select from crs.orders o
-                           where o.order_id = id and o.status <> 'reserved')),
+                           where o.order_id = id and o.status <> 'reserved')
+           -- A job running now (locked) is left alone: add_jobs would mark it failed for good
+           -- and queue a second one, and if the running one then could not record its
+           -- completion (Postgres restarting), a dead job stayed behind for ever (found by
+           -- `crs faults`). The running job completes, or fails and retries by itself.
+           and not exists (select from graphile_worker._private_jobs j
+                            where j.key = 'render_voucher:' || id and j.locked_at is not null)),
       -- A job already queued keeps its place (and its backoff), it is not pushed back.
       job_key_preserve_run_at => true);
 $$;
