@@ -31,12 +31,14 @@ as $$
           from unnest(p_order_ids) as id
          where not exists (select from crs.orders o
                            where o.order_id = id and o.status <> 'reserved')
-           -- A job running now (locked) is left alone: add_jobs would mark it failed for good
-           -- and queue a second one, and if the running one then could not record its
-           -- completion (Postgres restarting), a dead job stayed behind for ever (found by
-           -- `crs faults`). The running job completes, or fails and retries by itself.
+           -- An order whose job is still alive (queued, running or waiting to retry) is left
+           -- alone. add_jobs would otherwise race the renderer: a job locked between its two
+           -- statements is marked failed for good and a second one queued, and if the first
+           -- then could not record its completion (Postgres restarting), a dead job stayed
+           -- behind for ever (found by `crs faults`). Only a job that used up its attempts is
+           -- queued again (crs reconcile), keeping the failed one as its record.
            and not exists (select from graphile_worker._private_jobs j
-                            where j.key = 'render_voucher:' || id and j.locked_at is not null)),
+                            where j.key = 'render_voucher:' || id and j.attempts < j.max_attempts)),
       -- A job already queued keeps its place (and its backoff), it is not pushed back.
       job_key_preserve_run_at => true);
 $$;
