@@ -5,11 +5,14 @@
  * before the database is asked, so a voucher stored before the subscription is found in the
  * database and one stored after it arrives as a notification (possibly both: sent once).
  * Notifications missed while RabbitMQ was down are found the same way on the next subscribe.
- * One gap remains: a voucher uploaded (its notification gone by) just before the listener
- * was in place, but not yet recorded. The renderer records it right after the upload (or, if
- * it died in between, uploads again with a new notification), so the database is asked once
- * more a little later instead of asking the bucket on every subscribe: a stat per stream cost
- * the API and the object store more CPU than the notifications themselves.
+ * Gaps remain where a notification goes by unheard and the voucher is recorded only after the
+ * database was asked: uploaded just before the listener was in place, or while this
+ * instance's queue was being declared again after RabbitMQ came back (its catch-up query ran
+ * before the renderer recorded the voucher; the fault drill found this one). So while the
+ * stream waits, the database is asked again, 2 s after the subscription and then less and
+ * less often (at most every 15 s): one primary-key lookup per waiting stream, instead of a
+ * bucket stat per subscribe, which cost the API and the object store more CPU than the
+ * notifications themselves.
  */
 import { Router } from '@koa/router';
 import { AppError, notFound, unauthorized } from '../../common/errors.js';
@@ -21,8 +24,10 @@ import { ORDER_ID } from '../http/validate.js';
 import { authorizeOrder } from '../orders/orderAccess.js';
 import { makeDownloadLink, verifyDownloadLink } from './downloadLink.js';
 
-/** When a subscriber's database check found nothing, it is asked once more after this long. */
+/** When a subscriber's database check found nothing, it is asked again after this long... */
 const VOUCHER_RECHECK_MS = 2_000;
+/** ...and then after twice as long each time, up to this. */
+const VOUCHER_RECHECK_MAX_MS = 15_000;
 
 export function makeVoucherRoutes(deps: ApiDeps): Router {
   const router = new Router();
@@ -59,14 +64,25 @@ export function makeVoucherRoutes(deps: ApiDeps): Router {
       sendVoucher();
       return;
     }
-    const recheck = setTimeout(() => {
-      if (!sent)
-        void recorded().then(
-          (yes) => yes && sendVoucher(),
-          () => undefined,
-        );
-    }, VOUCHER_RECHECK_MS);
-    stream.onClose(() => clearTimeout(recheck));
+    let recheck: NodeJS.Timeout | undefined;
+    let closed = false;
+    const recheckAfter = (wait: number) => {
+      recheck = setTimeout(() => {
+        void recorded()
+          .then(
+            (yes) => yes && sendVoucher(),
+            () => false,
+          )
+          .then(() => {
+            if (!sent && !closed) recheckAfter(Math.min(wait * 2, VOUCHER_RECHECK_MAX_MS));
+          });
+      }, wait);
+    };
+    recheckAfter(VOUCHER_RECHECK_MS);
+    stream.onClose(() => {
+      closed = true;
+      clearTimeout(recheck);
+    });
   });
 
   router.get('/api/orders/:orderId/voucher', async (ctx) => {

@@ -201,6 +201,10 @@ t.test('keyboard only: tab to each field, type, Enter, then tab to the voucher l
   await page.keyboard.type(customer.phone);
   await page.keyboard.press('Enter');
   await page.getByText('Reserved! Preparing your voucher').waitFor();
+  // The text is in at htmx's swap; the focus moves once it settles (a few ms later).
+  await page
+    .waitForFunction(() => document.activeElement?.id === 'order-status', null, { timeout: 5_000 })
+    .catch(() => undefined);
   t.equal(await focusedId(), 'order-status', 'focus moves to the news');
   await page.locator('#voucher-link').waitFor({ timeout: 30_000 });
   await tabTo('voucher-link');
