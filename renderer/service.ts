@@ -41,13 +41,15 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
   const liveness = await makeWorkerLiveness(config.databaseUrl, log);
   // Listeners go on before run(): its workers are created (and announced) while it starts.
   const events: WorkerEvents = new EventEmitter();
-  // The workers of the runner now running (a runner started again has new ones).
-  let workers = new Set<string>();
-  events.on('worker:create', ({ worker }) => {
-    workers.add(worker.workerId);
+  // The worker pool of the runner now running (a runner started again has a new one).
+  // graphile-worker 0.17 locks every job under its pool's id, not the id of the worker running
+  // it: marking only workers alive made each sweep unlock this process's running jobs too.
+  let pools = new Set<string>();
+  events.on('pool:create', ({ workerPool }) => {
+    pools.add(workerPool.id);
     liveness
-      .alive(worker.workerId)
-      .catch((err: unknown) => log.warn({ err }, 'could not mark a worker alive'));
+      .alive(workerPool.id)
+      .catch((err: unknown) => log.warn({ err }, 'could not mark a worker pool alive'));
   });
   events.on('job:failed', ({ job, error }) => {
     if (job.task_identifier === PURGE_TASK) {
@@ -103,8 +105,8 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
       );
       if (stopping) return;
       log.error({ err: ended }, 'graphile-worker stopped by itself; starting it again');
-      const gone = [...workers];
-      workers = new Set();
+      const gone = [...pools];
+      pools = new Set();
       liveness.retire(gone).catch((err: unknown) => log.warn({ err }, 'could not release the old workers'));
       for (let attempt = 0; !stopping; attempt += 1) {
         await sleep(backoffMs(attempt, 500, 10_000));

@@ -1,8 +1,9 @@
 /**
  * Jobs of a renderer that died (kill -9, a lost node) must not wait for graphile-worker's
- * four-hour lock expiry. Each of our workers holds a session advisory lock named after its
- * worker id on a connection of its own while it lives; at start and every minute, a renderer
- * looks at the worker ids holding jobs, and a worker whose lock can be taken is dead: its
+ * four-hour lock expiry. Each of our worker pools (graphile-worker 0.17 locks a job under the
+ * id of the pool whose worker runs it: `locked_by` is a pool id) holds a session advisory
+ * lock named after that id on a connection of its own while it lives; at start and every
+ * minute, a renderer looks at the ids holding jobs, and one whose lock can be taken is dead: its
  * jobs are unlocked (graphile_worker.force_unlock_workers) and run again elsewhere. A job
  * unlocked a moment too early runs twice, which rendering's idempotence makes harmless.
  * The session survives Postgres restarting: the next use opens a new one and takes the locks
