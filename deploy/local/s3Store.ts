@@ -21,7 +21,7 @@ import { Client } from 'minio';
 import S3rver from 's3rver';
 import { backoffMs, sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
-import { minioObjectCreated } from './minioEvents.js';
+import { minioObjectCreated, type AmqpNotification } from './minioEvents.js';
 import { makeS3Gate, type GateContext, type StoreKey } from './s3Gate.js';
 import { ALLOW_ALL } from './s3Policy.js';
 
@@ -57,6 +57,13 @@ interface S3rverEvent {
 
 /** Events waiting for RabbitMQ at most (about 50 MB of messages). */
 const MAX_PENDING_EVENTS = 50_000;
+/** Events published together, their confirms awaited once. */
+const PUBLISH_BATCH = 100;
+
+/** s3rver's file store: an object's metadata as its HEAD would answer (quoted etag). */
+interface S3rverStore {
+  getMetadata(bucket: string, key: string): Promise<Record<string, string | number | undefined>>;
+}
 
 // s3rver's accounts are a static registry; its built-in dummy key pair is replaced by ours.
 const accounts = (await import('s3rver/lib/models/account.js')).default;
@@ -122,68 +129,114 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
     return ch;
   }
 
-  // Events are published one after the other, in the order objects were stored. Like MinIO
-  // with a queue_dir (deploy/kubernetes/base/minio/tenant.yaml), an event waits while RabbitMQ
-  // is away and goes out when it is back; only a store that is closing, or a backlog past
+  // Events go out in the order objects were stored, in batches: each batch is published and
+  // its confirms awaited once (one wait per batch rather than per event). Like MinIO with a
+  // queue_dir (deploy/kubernetes/base/minio/tenant.yaml), events wait while RabbitMQ is away
+  // and go out when it is back (a batch cut off midway is published again whole: consumers
+  // take an event twice, as from MinIO); only a store that is closing, or a backlog past
   // MAX_PENDING_EVENTS, gives one up (logged with its key, so reconcile can find it).
-  let queue = Promise.resolve();
-  let pending = 0;
+  const store = (server as unknown as { store: S3rverStore }).store;
+  const waiting: { bucket: string; key: string; at: Date }[] = [];
+  let inFlight = 0;
   let closing = false;
+  let draining: Promise<void> | undefined;
   server.on('event', (event: S3rverEvent) => {
     const record = event.Records[0];
     if (!record || !record.eventName.startsWith('ObjectCreated')) return;
     const { name: bucket } = record.s3.bucket;
     const { key } = record.s3.object;
+    const pending = waiting.length + inFlight;
     if (pending >= MAX_PENDING_EVENTS) {
       options.log.error({ bucket, key, pending }, 'bucket notification dropped: too many waiting');
       return;
     }
-    pending += 1;
-    queue = queue
-      .then(() => publish(bucket, key))
-      .catch((err: unknown) => options.log.error({ err, bucket, key }, 'bucket notification not published'))
-      .finally(() => (pending -= 1));
+    waiting.push({ bucket, key, at: new Date() });
+    draining ??= drain();
   });
 
-  async function publish(bucket: string, key: string) {
-    const stat = await client.statObject(bucket, key);
-    const { 'content-type': contentType = 'application/octet-stream', ...rest } = stat.metaData as Record<
-      string,
-      string
-    >;
-    const message = minioObjectCreated({
-      bucket,
-      key,
-      size: stat.size,
-      eTag: stat.etag,
-      contentType,
-      userMetadata: Object.fromEntries(
-        Object.entries(rest).map(([name, value]) => [`x-amz-meta-${name}`, value]),
-      ),
-      eventTime: new Date(),
-      principal: options.accessKey,
-      sourceIp: '127.0.0.1',
-      endpoint: url,
-      userAgent: 'MinIO (local S3 store adapter)',
-      requestId: randomBytes(8).toString('hex').toUpperCase(),
-      deploymentId,
-      sequencer: Date.now().toString(16).toUpperCase(),
-    });
+  async function drain() {
+    // No await between the last look at `waiting` and letting go of `draining`: an event
+    // arriving later starts a new drain.
+    while (waiting.length > 0) {
+      const batch = waiting.splice(0, PUBLISH_BATCH);
+      inFlight = batch.length;
+      try {
+        await publish(await describe(batch));
+      } catch (err) {
+        for (const { bucket, key } of batch) {
+          options.log.error({ err, bucket, key }, 'bucket notification not published');
+        }
+      }
+      inFlight = 0;
+    }
+    draining = undefined;
+  }
+
+  /**
+   * MinIO's message for each stored object, from s3rver's own metadata files (no request to
+   * ourselves: that HEAD cost as much as the upload). An object gone again has no event.
+   */
+  async function describe(batch: { bucket: string; key: string; at: Date }[]) {
+    const described = await Promise.all(
+      batch.map(async ({ bucket, key, at }) => {
+        let metadata;
+        try {
+          metadata = await store.getMetadata(bucket, key);
+        } catch (err) {
+          options.log.warn({ err, bucket, key }, 'stored object gone before its notification');
+          return undefined;
+        }
+        const { 'content-type': contentType, 'content-length': size, etag } = metadata;
+        const userMetadata = Object.fromEntries(
+          Object.entries(metadata).filter(
+            (entry): entry is [string, string] =>
+              entry[0].startsWith('x-amz-meta-') && typeof entry[1] === 'string',
+          ),
+        );
+        return minioObjectCreated({
+          bucket,
+          key,
+          size: Number(size),
+          eTag: String(etag ?? '').replace(/^"|"$/g, ''),
+          contentType: typeof contentType === 'string' ? contentType : 'application/octet-stream',
+          userMetadata,
+          eventTime: at,
+          principal: options.accessKey,
+          sourceIp: '127.0.0.1',
+          endpoint: url,
+          userAgent: 'MinIO (local S3 store adapter)',
+          requestId: randomBytes(8).toString('hex').toUpperCase(),
+          deploymentId,
+          sequencer: at.getTime().toString(16).toUpperCase(),
+        });
+      }),
+    );
+    return described.filter((message) => message !== undefined);
+  }
+
+  async function publish(messages: AmqpNotification[]) {
+    if (messages.length === 0) return;
     for (let attempt = 0; ; attempt += 1) {
       try {
         const ch = await openChannel();
-        ch.publish(options.exchange, options.routingKey, Buffer.from(JSON.stringify(message.body)), {
-          contentType: message.contentType,
-          headers: message.headers,
-          persistent: true,
-        });
+        for (const message of messages) {
+          ch.publish(options.exchange, options.routingKey, Buffer.from(JSON.stringify(message.body)), {
+            contentType: message.contentType,
+            headers: message.headers,
+            persistent: true,
+          });
+        }
         await ch.waitForConfirms();
         return;
       } catch (err) {
         channel = undefined;
         if (closing) throw err;
-        if (attempt === 5)
-          options.log.warn({ err, key, pending }, 'bucket notifications waiting for RabbitMQ');
+        if (attempt === 5) {
+          options.log.warn(
+            { err, pending: waiting.length + inFlight },
+            'bucket notifications waiting for RabbitMQ',
+          );
+        }
         await sleep(backoffMs(attempt, 200, 2_000));
       }
     }
@@ -195,7 +248,7 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
     async close() {
       gate.close();
       closing = true;
-      await queue;
+      await draining;
       await connection?.close().catch(() => undefined);
       await server.close();
     },
