@@ -5,9 +5,11 @@
  * before the database is asked, so a voucher stored before the subscription is found in the
  * database and one stored after it arrives as a notification (possibly both: sent once).
  * Notifications missed while RabbitMQ was down are found the same way on the next subscribe.
- * Gaps remain where a notification goes by unheard and the voucher is recorded only after the
- * database was asked: uploaded just before the listener was in place, or while this
- * instance's queue was being declared again after RabbitMQ came back (its catch-up query ran
+ * A voucher stored just before the listener was in place (the client opens its stream after
+ * the 201; under load the renderer can be quicker), its notification heard while no one
+ * waited and the voucher not yet recorded, is handed over from the events the instance
+ * remembers (voucherEvents.ts). A gap remains where a notification goes by unheard and the
+ * voucher is recorded only after the database was asked: while this instance's queue was being declared again after RabbitMQ came back (its catch-up query ran
  * before the renderer recorded the voucher; the fault drill found this one). So while the
  * stream waits, the database is asked again, 2 s after the subscription and then less and
  * less often (at most every 15 s): one primary-key lookup per waiting stream, instead of a

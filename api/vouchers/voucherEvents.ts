@@ -40,7 +40,11 @@ export interface VoucherStored {
 }
 
 export interface VoucherEvents {
-  /** Calls `listener` when the voucher of `orderId` is stored; returns the unsubscribe. */
+  /**
+   * Calls `listener` when the voucher of `orderId` is stored, or at once (after the bucket
+   * confirms it) when this instance heard its event in the last 30 s with no one waiting;
+   * returns the unsubscribe.
+   */
   listen(orderId: string, listener: (event: VoucherStored) => void): () => void;
   state(): 'ok' | 'not configured' | 'connecting';
   close(): Promise<void>;
@@ -110,6 +114,15 @@ export function parseBucketNotification(content: Buffer): VoucherStored | undefi
 
 /** How long a notification waits for the bucket to confirm it (its message is held meanwhile). */
 const CONFIRM_TIMEOUT_MS = 2_000;
+/** Objects remembered as seen in the bucket (a voucher, once stored, stays). */
+const CONFIRMED_KEYS_MAX = 2_000;
+/**
+ * Voucher events heard while no one here waited, kept for a subscriber who comes a moment
+ * later: a client opens its stream after its order's 201, and under load the voucher can be
+ * stored in between, its event gone by and not yet recorded in the database.
+ */
+const RECENT_EVENTS_MAX = 10_000;
+const RECENT_EVENTS_MS = 30_000;
 
 /**
  * Whether the announced object is really in our bucket. Errors other than "no such key", and
@@ -147,11 +160,35 @@ export function makeVoucherEvents(options: {
   storedAmong?: (orderIds: string[]) => Promise<VoucherStored[]>;
 }): VoucherEvents {
   const listeners = new Map<string, Set<(event: VoucherStored) => void>>();
+  const recent = new Map<string, { event: VoucherStored; at: number }>();
+  const remember = (event: VoucherStored) => {
+    recent.delete(event.orderId);
+    recent.set(event.orderId, { event, at: Date.now() });
+    if (recent.size > RECENT_EVENTS_MAX) recent.delete(recent.keys().next().value as string);
+  };
   let connection: ChannelModel | undefined;
   let connected = false;
   let closing = false;
   let retryTimer: NodeJS.Timeout | undefined;
   const { log, store } = options;
+  // Each event comes twice to an instance where someone waits (its own queue and, often, the
+  // relay), at the same moment: one HEAD answers both. Only a key seen stored is remembered.
+  const confirming = new Map<string, Promise<boolean>>();
+  const confirm = (objectStore: ObjectStore, key: string) => {
+    let look = confirming.get(key);
+    if (!look) {
+      look = isStored(objectStore, key);
+      confirming.set(key, look);
+      if (confirming.size > CONFIRMED_KEYS_MAX) {
+        confirming.delete(confirming.keys().next().value as string);
+      }
+      look.then(
+        (stored) => stored || confirming.delete(key),
+        () => confirming.delete(key),
+      );
+    }
+    return look;
+  };
 
   const deliver = (event: VoucherStored) => {
     for (const listener of listeners.get(event.orderId) ?? []) {
@@ -169,13 +206,29 @@ export function makeVoucherEvents(options: {
     if (!reading.ok || !store) return reading;
     if (reading.event.bucket !== store.bucket) return rejected('another bucket');
     try {
-      if (!(await isStored(store, reading.event.key))) return rejected('object not in the bucket');
+      if (!(await confirm(store, reading.event.key))) return rejected('object not in the bucket');
     } catch (err) {
       // The bucket cannot be asked now: believe the event (a download is authorized and
       // looked up on its own), rather than lose a real voucher's notification.
       log.warn({ err, orderId: reading.event.orderId }, 'voucher event not confirmed in the bucket');
     }
     return reading;
+  }
+
+  /** Delivers a remembered event to a new listener once the bucket confirms it. */
+  async function replayRecent(orderId: string, listener: (event: VoucherStored) => void) {
+    const seen = recent.get(orderId);
+    if (!seen || Date.now() - seen.at > RECENT_EVENTS_MS) return;
+    const { event } = seen;
+    if (store) {
+      if (event.bucket !== store.bucket) return;
+      try {
+        if (!(await confirm(store, event.key))) return;
+      } catch (err) {
+        log.warn({ err, orderId }, 'voucher event not confirmed in the bucket');
+      }
+    }
+    if (listeners.get(orderId)?.has(listener)) listener(event);
   }
 
   /** Keeps an unreadable message for inspection (its body only when it is small). */
@@ -256,7 +309,11 @@ export function makeVoucherEvents(options: {
             log.debug({ reason: quick.reason }, 'bucket notification dropped');
             return;
           }
-          if (!listeners.has(quick.event.orderId)) return;
+          if (!listeners.has(quick.event.orderId)) {
+            // Checked only if someone comes for it (listen): most never do.
+            remember(quick.event);
+            return;
+          }
           const reading = await check(message);
           if (reading.ok) deliver(reading.event);
           else log.debug({ reason: reading.reason }, 'bucket notification dropped');
@@ -328,6 +385,11 @@ export function makeVoucherEvents(options: {
       let set = listeners.get(orderId);
       if (!set) listeners.set(orderId, (set = new Set()));
       set.add(listener);
+      if (recent.has(orderId)) {
+        void replayRecent(orderId, listener).catch((err: unknown) =>
+          log.warn({ err, orderId }, 'voucher listener failed'),
+        );
+      }
       return () => {
         set.delete(listener);
         if (set.size === 0) listeners.delete(orderId);
