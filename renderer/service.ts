@@ -76,7 +76,16 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     // a completion that meets a restarting server is a promise nobody awaits: the process
     // dies of an unhandled rejection (found by `crs faults`). Batching them also saves a
     // round trip per job under load.
-    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    // The local queue fetches (and locks) up to concurrency + 1 jobs in one query and hands
+    // them to workers as they free up, instead of one query per job; a renderer killed with
+    // jobs in it leaves them locked under its pool id until the liveness sweep frees them.
+    preset: {
+      worker: {
+        completeJobBatchDelay: 0,
+        failJobBatchDelay: 0,
+        localQueue: { size: config.concurrency + 1 },
+      },
+    },
     logger: toGraphileLogger(log),
     taskList: {
       render_voucher: makeRenderVoucherTask({ pool, store, fonts, log, metrics }),
