@@ -89,10 +89,16 @@ export function makeBatchApplier(deps: BatchDeps) {
       metrics.effectFailures.inc({ dependency });
       throw new Error(`${what} failed (${dependency})`, { cause: err });
     };
-    const [stockEvents] = await Promise.all([
+    // Both effects settle before the batch fails: a retry must not start while the first
+    // try's enqueue still waits for a connection, or the two run at once when Postgres is
+    // back (found by `crs faults` across a restart).
+    const [stock, jobs] = await Promise.allSettled([
       writeStock(effects).catch(failed('redis', 'stock flag write')),
       queueJobs(effects).catch(failed('postgres', 'render job enqueue')),
     ]);
+    if (stock.status === 'rejected') throw stock.reason;
+    if (jobs.status === 'rejected') throw jobs.reason;
+    const stockEvents = stock.value;
     await deps.feed
       .publish([...effects.events, ...stockEvents])
       .catch(failed('rabbitmq', 'change feed publish'));

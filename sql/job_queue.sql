@@ -14,33 +14,47 @@
 -- transaction a moment before it is visible to other sessions, so an order not found here is
 -- not skipped: only an order seen to be past 'reserved' is (the renderer retries until it
 -- sees the order).
+--
+-- Enqueuers take turns (a transaction advisory lock) and look at the jobs only once it is
+-- their turn, in a statement of its own, so each sees every job an earlier one queued. Two
+-- at once (a retried CDC batch while the first try's enqueue still waited for a connection,
+-- across a Postgres restart: `crs faults` found it) could both miss a job the other had just
+-- queued and the renderer locked, and add_jobs then retires the running job for good.
 create or replace function crs.enqueue_render_jobs(p_order_ids text[])
 returns integer
-language sql
+language plpgsql
 security definer
 set search_path = crs, pg_temp
 as $$
-  select count(*)::integer
-    from graphile_worker.add_jobs(
-      array(
-        select row('render_voucher',
-                   json_build_object('orderId', id),
-                   null, null, null,
-                   'render_voucher:' || id,
-                   null, null)::graphile_worker.job_spec
-          from unnest(p_order_ids) as id
-         where not exists (select from crs.orders o
-                           where o.order_id = id and o.status <> 'reserved')
-           -- An order whose job is still alive (queued, running or waiting to retry) is left
-           -- alone. add_jobs would otherwise race the renderer: a job locked between its two
-           -- statements is marked failed for good and a second one queued, and if the first
-           -- then could not record its completion (Postgres restarting), a dead job stayed
-           -- behind for ever (found by `crs faults`). Only a job that used up its attempts is
-           -- queued again (crs reconcile), keeping the failed one as its record.
-           and not exists (select from graphile_worker._private_jobs j
-                            where j.key = 'render_voucher:' || id and j.attempts < j.max_attempts)),
-      -- A job already queued keeps its place (and its backoff), it is not pushed back.
-      job_key_preserve_run_at => true);
+begin
+  perform pg_advisory_xact_lock(hashtextextended('crs.enqueue_render_jobs', 0));
+  return (
+    select count(*)::integer
+      from graphile_worker.add_jobs(
+        array(
+          select row('render_voucher',
+                     json_build_object('orderId', wanted.order_id),
+                     null, null, null,
+                     'render_voucher:' || wanted.order_id,
+                     null, null)::graphile_worker.job_spec
+            -- Always qualified: a bare `id` inside the jobs subquery below is the job's own id
+            -- column (the check compared keys with 'render_voucher:<job id>' and never matched).
+            from unnest(p_order_ids) as wanted(order_id)
+           where not exists (select from crs.orders o
+                             where o.order_id = wanted.order_id and o.status <> 'reserved')
+             -- An order whose job is still alive (queued, running or waiting to retry) is left
+             -- alone. add_jobs would otherwise race the renderer: a job locked between its two
+             -- statements is marked failed for good and a second one queued, and if the first
+             -- then could not record its completion (Postgres restarting), a dead job stayed
+             -- behind for ever (found by `crs faults`). Only a job that used up its attempts is
+             -- queued again (crs reconcile), keeping the failed one as its record.
+             and not exists (select from graphile_worker._private_jobs j
+                              where j.key = 'render_voucher:' || wanted.order_id
+                                and j.attempts < j.max_attempts)),
+        -- A job already queued keeps its place (and its backoff), it is not pushed back.
+        job_key_preserve_run_at => true)
+  );
+end;
 $$;
 
 -- For `crs reconcile`: a render job for every order that has no stored voucher.
