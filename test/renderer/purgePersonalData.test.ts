@@ -3,7 +3,6 @@
  * graphile-worker cron item by the renderer, run by it as the renderer role, purging in
  * batches until nothing is due, and logging how many without personal data.
  */
-import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { loadRendererConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
@@ -14,12 +13,11 @@ import {
   purgePersonalData,
 } from '../../renderer/purgePersonalData.js';
 import { startRenderer } from '../../renderer/service.js';
-import { makeTestDatabase } from '../support/database.js';
+import { makeTestDatabase, placeOrderDirectly } from '../support/database.js';
 import { rendererEnv } from '../support/renderer.js';
 import { makeTestVhost, startTestS3 } from '../support/services.js';
 
 const db = await makeTestDatabase(t);
-const api = db.pool('api');
 const renderer = db.pool('renderer');
 await db.owner.query(`select crs.upsert_product('purged', 'Purged', 1000)`);
 
@@ -32,16 +30,7 @@ async function redeemedOrders(count: number, daysAgo: number): Promise<string[]>
     const orderId = `purge-task-${counter}`;
     const phone = `+3584088${String(counter).padStart(5, '0')}`;
     phones.push(phone);
-    await api.query('select * from crs.place_order($1, $2, $3, $4, $5, $6, $7, $8)', [
-      orderId,
-      'purged',
-      phone,
-      'Aino',
-      'Virtanen',
-      phone,
-      randomBytes(32),
-      randomBytes(16),
-    ]);
+    await placeOrderDirectly(db, { orderId, productId: 'purged', phone });
     await db.owner.query(
       `update crs.orders
           set status = 'redeemed', redeemed_at = now() - make_interval(days => $2)

@@ -4,13 +4,12 @@
  * (its record_voucher waits on a row lock the test holds) while another renderer sweeps: the
  * job stays locked by its owner and completes once, with one voucher.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import t from 'tap';
 import { makeLogger } from '../../common/log.js';
 import { voucherKey } from '../../common/objectStore.js';
 import { makeWorkerLiveness } from '../../renderer/workerLiveness.js';
-import { makeTestDatabase } from '../support/database.js';
+import { makeTestDatabase, placeOrderDirectly } from '../support/database.js';
 import { startTestRenderer } from '../support/renderer.js';
 import { makeTestVhost, startTestS3 } from '../support/services.js';
 
@@ -35,19 +34,10 @@ const waitFor = async <T>(what: string, look: () => Promise<T | undefined>, ms =
 
 t.test("a sweep leaves a live renderer's running job alone", async (t) => {
   const orderId = 'liveness-order-1';
-  const phone = '+358401110001';
-  await db
-    .pool('api')
-    .query('select * from crs.place_order($1, $2, $3, $4, $5, $6, $7, $8)', [
-      orderId,
-      'liveness',
-      phone,
-      'Aino',
-      'Virtanen',
-      phone,
-      randomBytes(32),
-      randomBytes(16),
-    ]);
+  t.equal(
+    await placeOrderDirectly(db, { orderId, productId: 'liveness', phone: '+358401110001' }),
+    'reserved',
+  );
   // Hold the order row: the renderer draws and stores the voucher, then waits to record it.
   const holder = await db.owner.connect();
   t.teardown(() => holder.release());

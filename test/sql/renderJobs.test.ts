@@ -4,9 +4,8 @@
  * for the first to commit and then leaves its job alone, rather than rewriting it (or, had
  * the renderer locked it meanwhile, retiring it for good behind a second job).
  */
-import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { makeTestDatabase } from '../support/database.js';
+import { makeTestDatabase, placeOrderDirectly } from '../support/database.js';
 
 const db = await makeTestDatabase(t);
 await db.owner.query(`select crs.upsert_product('jobs', 'Jobs', 10)`);
@@ -14,18 +13,7 @@ let phones = 0;
 async function placeOrder(orderId: string) {
   phones += 1;
   const phone = `+35840123${String(phones).padStart(4, '0')}`;
-  await db
-    .pool('api')
-    .query('select * from crs.place_order($1, $2, $3, $4, $5, $6, $7, $8)', [
-      orderId,
-      'jobs',
-      phone,
-      'Aino',
-      'Virtanen',
-      phone,
-      randomBytes(32),
-      randomBytes(16),
-    ]);
+  await placeOrderDirectly(db, { orderId, productId: 'jobs', phone });
 }
 const enqueue = async (orderId: string) =>
   (await db.pool('cdc').query<{ n: number }>('select crs.enqueue_render_jobs($1) as n', [[orderId]])).rows[0]

@@ -75,3 +75,26 @@ export async function makeTestDatabase(t: Test): Promise<TestDatabase> {
   });
   return { name, urls, owner, pool };
 }
+
+/**
+ * Places one order straight through crs.place_order as the API role (no HTTP, no API
+ * process): for tests of what happens to orders after they are placed. Returns the outcome.
+ */
+export async function placeOrderDirectly(
+  db: TestDatabase,
+  order: { orderId: string; productId: string; phone: string; firstName?: string; lastName?: string },
+): Promise<string | undefined> {
+  const { rows } = await db
+    .pool('api')
+    .query<{ outcome: string }>('select outcome from crs.place_order($1, $2, $3, $4, $5, $6, $7, $8)', [
+      order.orderId,
+      order.productId,
+      order.phone,
+      order.firstName ?? 'Aino',
+      order.lastName ?? 'Virtanen',
+      order.phone,
+      randomBytes(32),
+      randomBytes(16),
+    ]);
+  return rows[0]?.outcome;
+}
