@@ -201,11 +201,16 @@ t.test('keyboard only: tab to each field, type, Enter, then tab to the voucher l
   await page.keyboard.type(customer.phone);
   await page.keyboard.press('Enter');
   await page.getByText('Reserved! Preparing your voucher').waitFor();
-  // The text is in at htmx's swap; the focus moves once it settles (a few ms later).
-  await page
+  // The text is in at htmx's swap; the focus moves once it settles (a few ms later). Read it
+  // in that same look: the voucher can be ready at once, and while its status is swapped in
+  // (replacing the focused one) the focus is on the page for a moment before it moves again.
+  const focusedNews = await page
     .waitForFunction(() => document.activeElement?.id === 'order-status', null, { timeout: 5_000 })
-    .catch(() => undefined);
-  t.equal(await focusedId(), 'order-status', 'focus moves to the news');
+    .then(
+      () => true,
+      () => false,
+    );
+  t.ok(focusedNews, 'focus moves to the news');
   await page.locator('#voucher-link').waitFor({ timeout: 30_000 });
   await tabTo('voucher-link');
   const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
