@@ -30,12 +30,16 @@ export interface StackPorts {
   renderer: number;
 }
 
-/** Ports of the bench stack: none of npm start's (54329, 3000-3002, ...) or the tests'. */
+/**
+ * Ports of the bench stack: none of npm start's (54329, 3000-3002, ...) or the tests', and
+ * below the kernel's ephemeral range (32768-60999): a port in it can be, at the moment the
+ * stack starts, the local port of some client connection (a drill once failed to start so).
+ */
 export const BENCH_PORTS: StackPorts = {
-  pg: 54349,
-  redis: 56389,
-  amqp: 56740,
-  s3: 56910,
+  pg: 30349,
+  redis: 30389,
+  amqp: 30740,
+  s3: 30910,
   api: 3910,
   cdc: 3911,
   renderer: 3912,

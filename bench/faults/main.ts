@@ -28,7 +28,7 @@ type Env = Record<string, string | undefined>;
 export const FAULTS_LAYOUT: StackLayout = {
   folder: 'faults',
   dataDirVar: 'CRS_FAULTS_DATA_DIR',
-  ports: { pg: 54359, redis: 56399, amqp: 56750, s3: 56920, api: 3920, cdc: 3921, renderer: 3922 },
+  ports: { pg: 30359, redis: 30399, amqp: 30750, s3: 30920, api: 3920, cdc: 3921, renderer: 3922 },
 };
 const SECOND_API_PORT = 3923;
 const PRODUCT_ID = 'fault-drill';

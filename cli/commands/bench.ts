@@ -10,8 +10,8 @@ export const benchCommand: Command = {
   help: `Usage: crs bench [intake] [flash-sale] [pipeline] [--quick] [--out DIR]
 
 Runs the named scenarios (all three by default) on a stack of their own: the local backing
-services with state in .data/bench (CRS_BENCH_DATA_DIR) on ports 54349 (Postgres), 56389
-(Redis), 56740 (RabbitMQ), 56910 (S3 store), 3910 (API) and 3912 (renderer), a fresh database
+services with state in .data/bench (CRS_BENCH_DATA_DIR) on ports 30349 (Postgres), 30389
+(Redis), 30740 (RabbitMQ), 30910 (S3 store), 3910 (API) and 3912 (renderer), a fresh database
 each run, and a load generator in a process of its own. Loopback only, bounded in time.
 
   intake      orders/s and latency at 1, 16, 64, 256 clients: ours through HTTP, the original

@@ -10,7 +10,7 @@ export const faultsCommand: Command = {
 
 Runs the whole system as in production, every component a process of its own (two API
 instances, the CDC consumer, the renderer), on backing services of its own (state in
-.data/faults, CRS_FAULTS_DATA_DIR; ports 54359, 56399, 56750, 56920, 3920-3923), under a steady
+.data/faults, CRS_FAULTS_DATA_DIR; ports 30359, 30399, 30750, 30920, 3920-3923), under a steady
 load of orders (loopback only, bounded), while one fault follows another:
 
   kill -9 the CDC consumer, kill -9 the renderer, restart Postgres (fast shutdown), stop Redis,
