@@ -200,35 +200,32 @@ export function makeVoucherEvents(options: {
     }
   };
 
-  /** The voucher a message announces, once it is seen to be real; else why not. */
-  async function check(message: ConsumeMessage): Promise<NotificationReading> {
-    const reading = readBucketNotification(message.content, message.properties.contentType ?? null);
-    if (!reading.ok || !store) return reading;
-    if (reading.event.bucket !== store.bucket) return rejected('another bucket');
+  /** A well-formed event, once its object is seen in our bucket; else why not. */
+  async function confirmed(event: VoucherStored): Promise<NotificationReading> {
+    if (!store) return { ok: true, event };
+    if (event.bucket !== store.bucket) return rejected('another bucket');
     try {
-      if (!(await confirm(store, reading.event.key))) return rejected('object not in the bucket');
+      if (!(await confirm(store, event.key))) return rejected('object not in the bucket');
     } catch (err) {
       // The bucket cannot be asked now: believe the event (a download is authorized and
       // looked up on its own), rather than lose a real voucher's notification.
-      log.warn({ err, orderId: reading.event.orderId }, 'voucher event not confirmed in the bucket');
+      log.warn({ err, orderId: event.orderId }, 'voucher event not confirmed in the bucket');
     }
-    return reading;
+    return { ok: true, event };
+  }
+
+  /** The voucher a message announces, once it is seen to be real; else why not. */
+  async function check(message: ConsumeMessage): Promise<NotificationReading> {
+    const reading = readBucketNotification(message.content, message.properties.contentType ?? null);
+    return reading.ok ? confirmed(reading.event) : reading;
   }
 
   /** Delivers a remembered event to a new listener once the bucket confirms it. */
   async function replayRecent(orderId: string, listener: (event: VoucherStored) => void) {
     const seen = recent.get(orderId);
     if (!seen || Date.now() - seen.at > RECENT_EVENTS_MS) return;
-    const { event } = seen;
-    if (store) {
-      if (event.bucket !== store.bucket) return;
-      try {
-        if (!(await confirm(store, event.key))) return;
-      } catch (err) {
-        log.warn({ err, orderId }, 'voucher event not confirmed in the bucket');
-      }
-    }
-    if (listeners.get(orderId)?.has(listener)) listener(event);
+    const reading = await confirmed(seen.event);
+    if (reading.ok && listeners.get(orderId)?.has(listener)) listener(reading.event);
   }
 
   /** Keeps an unreadable message for inspection (its body only when it is small). */
@@ -314,7 +311,7 @@ export function makeVoucherEvents(options: {
             remember(quick.event);
             return;
           }
-          const reading = await check(message);
+          const reading = await confirmed(quick.event);
           if (reading.ok) deliver(reading.event);
           else log.debug({ reason: reading.reason }, 'bucket notification dropped');
         }),
