@@ -93,13 +93,22 @@ t.test('the renderer registers the cron item and runs the task as the renderer r
   t.teardown(() => running.stop());
 
   // graphile-worker records each cron item it schedules (the renderer role may: job queue access).
-  const known = await db.owner.query<{ identifier: string }>(
-    'select identifier from graphile_worker._private_known_crontabs',
-  );
-  t.same(
-    known.rows.map((r) => r.identifier),
-    [PURGE_TASK],
-  );
+  // Its scheduler starts after run() resolves, so the record comes a moment after the start.
+  const knownCrontabs = async () =>
+    (
+      await db.owner.query<{ identifier: string }>(
+        'select identifier from graphile_worker._private_known_crontabs',
+      )
+    ).rows.map((r) => r.identifier);
+  let known = await knownCrontabs();
+  for (
+    const until = Date.now() + 10_000;
+    known.length === 0 && Date.now() < until;
+    known = await knownCrontabs()
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.same(known, [PURGE_TASK]);
 
   // Today's run, as the schedule would add it.
   await renderer.query(
