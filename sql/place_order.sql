@@ -69,6 +69,18 @@ set lock_timeout = '2s'
 -- Plan each statement once per session: with array parameters the planner would otherwise
 -- keep making custom plans, and planning cost more than running (half the call's time).
 set plan_cache_mode = force_generic_plan
+-- Every table this function reads, it reads by key. Those generic plans are made on a
+-- session's first call and kept until the table's statistics change, so a plan made while
+-- crs.orders was empty (a fresh database, a first sale) stayed a scan of the whole table as it
+-- grew: the ids' lookup (`= any`, guessed at 10 rows) cost 38 ms per call at 40,000 orders, a
+-- ninth of the speed, until autovacuum's first analyze made the sessions plan again. With
+-- sequential scans off the plan is the primary key's whatever the table held (the customers'
+-- lookup needs more: see step 2).
+set enable_seqscan = off
+-- Those disabled scans carry a huge cost (e.g. of the one-row key table, which has no index),
+-- and a plan that costly is compiled by JIT: 10-50 ms per call, for nothing a statement
+-- reading a few rows by key could gain.
+set jit = off
 as $$
 declare
   n             integer := coalesce(cardinality(p_order_ids), 0);
@@ -113,7 +125,6 @@ declare
   take          integer;
   deadline      timestamptz;
   pause         double precision;
-  seqscan       text;
 begin
   if n > 1000 then
     raise exception 'at most 1000 orders per call, got %', n using errcode = '22023';
@@ -147,15 +158,7 @@ begin
   end loop;
 
   -- 2. What is already decided for these ids and customers: two index lookups per order,
-  -- done as two queries for the batch. This function's plans are generic, made on a
-  -- session's first call and kept. The customers' lookup, planned while crs.orders was still
-  -- empty (a fresh database, a first sale), became a scan of the whole table and stayed one
-  -- as the table grew (13-27 ms per call at 50,000-90,000 orders: 2,000 orders/s instead of
-  -- 22,000 from two sessions). Sequential scans are therefore off while that lookup is
-  -- planned (and put back right after), so its plan is the unique index's, whatever the
-  -- table held then. Planning it anew on every call (EXECUTE) also worked but cost 0.15 ms
-  -- per call. The ids' lookup, on the primary key alone, is an index scan even on an empty
-  -- table.
+  -- done as two queries for the batch.
   select coalesce(array_agg(o.order_id), '{}'), array_agg(o.product_id), array_agg(o.customer_key),
          array_agg(o.first_name), array_agg(o.last_name), array_agg(o.status),
          array_agg(o.token_salt), array_agg(o.created_at)
@@ -163,14 +166,18 @@ begin
          old_created
     from crs.orders o
    where o.order_id = any (p_order_ids);
-  seqscan := current_setting('enable_seqscan');
-  perform set_config('enable_seqscan', 'off', true);
-  select coalesce(array_agg(o.product_id || ' ' || o.customer_key), '{}') into taken
-    from unnest(p_product_ids, p_customer_keys) as b(p, c)
-   cross join lateral (select o.product_id, o.customer_key
-                         from crs.orders o
-                        where o.product_id = b.p and o.customer_key = b.c) as o;
-  perform set_config('enable_seqscan', seqscan, true);
+  -- The customers' lookup is planned for each call (EXECUTE, about 0.15 ms): two indexes
+  -- start with product_id, and a plan made while crs.orders was empty chose the other one
+  -- (product_id, created_at) and kept it, so each lookup read every order of the product:
+  -- 13-27 ms per call at 50,000-90,000 orders, a tenth of the speed. Planned with the table's
+  -- actual size, the unique index (one row per product and customer) always wins.
+  execute $lookup$
+    select coalesce(array_agg(o.product_id || ' ' || o.customer_key), '{}')
+      from unnest($1::text[], $2::text[]) as b(p, c)
+     cross join lateral (select o.product_id, o.customer_key
+                           from crs.orders o
+                          where o.product_id = b.p and o.customer_key = b.c) as o
+  $lookup$ into taken using p_product_ids, p_customer_keys;
 
   -- 3. Claim one unit per order of each product (an upper bound: replays and refusals give
   -- theirs back in step 5).
