@@ -94,7 +94,7 @@ function readSwitch(env: Env, name: string, fallback: boolean): boolean {
 const PRODUCT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Group commit defaults (api/orders/groupCommit.ts); the intake benchmark uses them too. */
-export const ORDER_BATCH_DEFAULTS = { max: 100, concurrency: 2, queueMax: 10_000 } as const;
+export const ORDER_BATCH_DEFAULTS = { max: 100, concurrency: 2, queueMax: 10_000, lingerMs: 2 } as const;
 
 export interface MigrateConfig {
   readonly databaseUrl: string;
@@ -135,6 +135,8 @@ export interface ApiConfig {
   readonly orderBatchConcurrency: number;
   /** Group commit: orders waiting for a slot beyond which new ones get 503 at once. */
   readonly orderQueueMax: number;
+  /** How long a free batch slot gathers orders while another batch runs. */
+  readonly orderBatchLingerMs: number;
   readonly adminToken: string;
   readonly staffToken: string;
   /** HMAC key from which order access tokens are derived (see api/orders/accessToken.ts). */
@@ -210,6 +212,7 @@ export function loadApiConfig(env: Env): ApiConfig {
     orderBatchMax: readInteger(env, 'ORDER_BATCH_MAX', ORDER_BATCH_DEFAULTS.max, 1, 1000),
     orderBatchConcurrency,
     orderQueueMax: readInteger(env, 'ORDER_QUEUE_MAX', ORDER_BATCH_DEFAULTS.queueMax, 1, 1_000_000),
+    orderBatchLingerMs: readInteger(env, 'ORDER_BATCH_LINGER_MS', ORDER_BATCH_DEFAULTS.lingerMs, 0, 100),
     adminToken: readSecret(env, 'ADMIN_TOKEN', 'bearer token for admin endpoints'),
     staffToken: readSecret(env, 'STAFF_TOKEN', 'bearer token for staff endpoints'),
     orderTokenKey: readSecret(env, 'ORDER_TOKEN_KEY', 'key that order access tokens derive from'),

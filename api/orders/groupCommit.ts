@@ -2,11 +2,19 @@
  * Group commit for orders: hands the orders that arrive together to Postgres as one batch, so
  * many orders share one transaction and one WAL flush (sql/place_order.sql says why).
  *
- * No timer and no added wait. At most `maxInFlight` batches run at once; an order that finds a
- * free slot goes at once as a batch of one, so an idle system answers as fast as without
- * batching. Under load the slots are busy, orders queue, and each batch that finishes takes up
- * to `maxBatch` of the waiting ones: batches grow exactly as much as the load needs ("smart
- * batching"). The queue is bounded: beyond `maxQueued` waiting orders, `submit` refuses at once
+ * No added wait when idle: at most `maxInFlight` batches run at once, and an order that finds
+ * nothing running goes at once as a batch of one, so an idle system answers as fast as without
+ * batching. Under load the slots are busy, orders queue, and each batch takes up to `maxBatch`
+ * of the waiting ones: batches grow as much as the load needs ("smart batching").
+ *
+ * One bounded wait under load. Taking the queue the moment a slot frees is not enough: the
+ * clients a batch answers send their next orders one by one, and the first of them found a
+ * free slot and went alone, so with 64 clients two batches in three were batches of one and
+ * the other slot carried everything (measured: 4,116 of 6,288 batches held one order). So
+ * while another batch is running, a free slot gathers for up to `lingerMs` (or until
+ * `maxBatch` orders wait) before it starts; with nothing running it never waits.
+ *
+ * The queue is bounded: beyond `maxQueued` waiting orders, `submit` refuses at once
  * (QueueFullError) instead of letting latency grow without limit.
  *
  * Outcomes stay per item: `run` answers one result per item, in order. If `run` throws (a lost
@@ -19,6 +27,8 @@ export interface GroupCommitOptions<I, R> {
   maxBatch: number;
   maxInFlight: number;
   maxQueued: number;
+  /** How long a free slot gathers orders while another batch runs (0: never). */
+  lingerMs?: number;
   /** Called after each batch with its size and duration (metrics). */
   onBatch?(size: number, seconds: number): void;
 }
@@ -47,15 +57,33 @@ export function makeGroupCommit<I, R>(options: GroupCommitOptions<I, R>): GroupC
   // A plain array used as a FIFO: splice(0, k) on a few thousand entries is cheap next to a
   // database round trip.
   let queue: Waiting<I, R>[] = [];
+  const lingerMs = options.lingerMs ?? 0;
   let inFlight = 0;
+  let lingering: NodeJS.Timeout | undefined;
 
   function pump() {
     while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
-      queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
-      inFlight += 1;
-      void runBatch(batch);
+      if (inFlight > 0 && queue.length < maxBatch && lingerMs > 0) {
+        lingering ??= setTimeout(() => {
+          lingering = undefined;
+          if (inFlight < maxInFlight && queue.length > 0) start();
+          pump();
+        }, lingerMs);
+        return;
+      }
+      start();
     }
+  }
+
+  function start() {
+    if (lingering) {
+      clearTimeout(lingering);
+      lingering = undefined;
+    }
+    const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
+    queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+    inFlight += 1;
+    void runBatch(batch);
   }
 
   async function runBatch(batch: Waiting<I, R>[]) {

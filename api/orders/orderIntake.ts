@@ -17,7 +17,7 @@ export interface OrderIntake {
 
 export function makeOrderIntake(deps: {
   pool: Pool;
-  config: Pick<ApiConfig, 'orderBatchMax' | 'orderBatchConcurrency' | 'orderQueueMax'>;
+  config: Pick<ApiConfig, 'orderBatchMax' | 'orderBatchConcurrency' | 'orderQueueMax' | 'orderBatchLingerMs'>;
   metrics: ApiMetrics;
 }): OrderIntake {
   const groupCommit = makeGroupCommit<PlaceOrderInput, PlaceOrderResult>({
@@ -25,6 +25,7 @@ export function makeOrderIntake(deps: {
     maxBatch: deps.config.orderBatchMax,
     maxInFlight: deps.config.orderBatchConcurrency,
     maxQueued: deps.config.orderQueueMax,
+    lingerMs: deps.config.orderBatchLingerMs,
     onBatch: (size, seconds) => {
       deps.metrics.orderBatchSize.observe(size);
       deps.metrics.orderBatchSeconds.observe(seconds);

@@ -62,6 +62,7 @@ export async function intake(
     run: (orders) => placeOrders(userPool, orders),
     maxBatch: ORDER_BATCH_DEFAULTS.max,
     maxInFlight: ORDER_BATCH_DEFAULTS.concurrency,
+    lingerMs: ORDER_BATCH_DEFAULTS.lingerMs,
     maxQueued: 100_000,
   });
 

@@ -5,7 +5,13 @@
 import t from 'tap';
 import { QueueFullError, makeGroupCommit } from '../../api/orders/groupCommit.js';
 
-function recorder(options: { maxBatch: number; maxInFlight: number; maxQueued: number; failOn?: number }) {
+function recorder(options: {
+  maxBatch: number;
+  maxInFlight: number;
+  maxQueued: number;
+  lingerMs?: number;
+  failOn?: number;
+}) {
   const batches: number[][] = [];
   let release: (() => void)[] = [];
   const groupCommit = makeGroupCommit<number, string>({
@@ -34,6 +40,35 @@ t.test('idle: an item goes at once, alone', async (t) => {
   t.same(batches, [[1]], 'sent before any timer could fire');
   releaseAll();
   t.equal(await answer, 'done 1');
+});
+
+t.test('under load a free slot gathers for lingerMs, never longer; idle it never waits', async (t) => {
+  const { groupCommit, batches, releaseAll } = recorder({
+    maxBatch: 10,
+    maxInFlight: 2,
+    maxQueued: 100,
+    lingerMs: 30,
+  });
+  const first = groupCommit.submit(0);
+  t.same(batches, [[0]], 'nothing running: at once, even with a linger');
+  // One batch runs: the second slot is free but gathers instead of sending 1 alone.
+  const gathered = [1, 2, 3].map((i) => groupCommit.submit(i));
+  await tick();
+  t.same(batches, [[0]], 'the free slot waits for more');
+  const started = Date.now();
+  while (batches.length < 2 && Date.now() - started < 2_000) await new Promise((r) => setTimeout(r, 5));
+  t.same(batches, [[0], [1, 2, 3]], 'after the linger, what gathered goes as one batch');
+  t.ok(Date.now() - started < 1_000, 'the wait is bounded by lingerMs, not by the running batch');
+  releaseAll();
+  t.same(await Promise.all([first, ...gathered]), ['done 0', 'done 1', 'done 2', 'done 3']);
+
+  // A full batch does not wait.
+  const running = groupCommit.submit(100);
+  const full = Array.from({ length: 10 }, (_, i) => groupCommit.submit(200 + i));
+  t.same(batches.slice(2), [[100], full.map((_, i) => 200 + i)], 'maxBatch reached: sent at once');
+  releaseAll();
+  await Promise.all([running, ...full]);
+  t.same(groupCommit.depth(), { queued: 0, inFlight: 0 });
 });
 
 t.test('busy: waiting items form batches of at most maxBatch, in arrival order', async (t) => {
