@@ -6,7 +6,7 @@
  * it) and the salt. The salt is what lets an idempotent replay of POST /api/orders answer with
  * the very same token as the first answer, as the contract requires, without storing it.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { sha256 } from '../http/auth.js';
 
 export interface TokenMaterial {
@@ -15,6 +15,7 @@ export interface TokenMaterial {
   salt: Buffer;
 }
 
+/** A new order's token takes a new random 16-byte salt (api/orders/randomBytes.ts). */
 export function deriveAccessToken(key: string, orderId: string, salt: Buffer): TokenMaterial {
   const token = createHmac('sha256', key)
     .update('crs-order-token\0')
@@ -23,10 +24,6 @@ export function deriveAccessToken(key: string, orderId: string, salt: Buffer): T
     .update(salt)
     .digest('base64url');
   return { token, hash: sha256(token), salt };
-}
-
-export function newAccessToken(key: string, orderId: string): TokenMaterial {
-  return deriveAccessToken(key, orderId, randomBytes(16));
 }
 
 /** Constant-time check of a presented token against the stored hash. */

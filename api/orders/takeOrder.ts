@@ -3,14 +3,14 @@
  * page): validation, the sold-out shortcut, the stored procedure, metrics. Refusals are thrown
  * as the contract's AppErrors; each route only chooses how to answer.
  */
-import { randomBytes } from 'node:crypto';
 import { AppError, unavailable } from '../../common/errors.js';
 import type { PlaceOrderResult } from '../database/placeOrder.js';
 import type { ApiDeps } from '../deps.js';
 import { parseOrThrow } from '../http/validate.js';
-import { deriveAccessToken, newAccessToken } from './accessToken.js';
+import { deriveAccessToken } from './accessToken.js';
 import { QueueFullError } from './groupCommit.js';
 import { makeOrderRequestSchema } from './orderRequest.js';
+import { makeRandomBytes } from './randomBytes.js';
 
 export interface TakenOrder {
   /** 201 for a new reservation, 200 for a replay of one. */
@@ -40,6 +40,7 @@ export type TakeOrder = (input: unknown) => Promise<TakenOrder>;
 
 export function makeTakeOrder(deps: ApiDeps): TakeOrder {
   const schema = makeOrderRequestSchema(deps.config.defaultCountry);
+  const randomBytes = makeRandomBytes();
 
   return async function takeOrder(input) {
     const body = parseOrThrow(schema, input);
@@ -53,7 +54,7 @@ export function makeTakeOrder(deps: ApiDeps): TakeOrder {
     }
     // 128 random bits when the client did not choose an id.
     const orderId = body.orderId ?? randomBytes(16).toString('base64url');
-    const token = newAccessToken(deps.config.orderTokenKey, orderId);
+    const token = deriveAccessToken(deps.config.orderTokenKey, orderId, randomBytes(16));
     const endTimer = deps.metrics.placeOrderSeconds.startTimer();
     let result: PlaceOrderResult;
     try {
