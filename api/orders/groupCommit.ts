@@ -11,8 +11,10 @@
  * clients a batch answers send their next orders one by one, and the first of them found a
  * free slot and went alone, so with 64 clients two batches in three were batches of one and
  * the other slot carried everything (measured: 4,116 of 6,288 batches held one order). So
- * while another batch is running, a free slot gathers for up to `lingerMs` (or until
- * `maxBatch` orders wait) before it starts; with nothing running it never waits.
+ * while other batches run, a free slot waits until as many orders queue as they hold on
+ * average, for at most `lingerMs`. With nothing running, or running batches of one (light
+ * load), it never waits; when orders come back all at once (callers in the same process)
+ * it starts at once.
  *
  * The queue is bounded: beyond `maxQueued` waiting orders, `submit` refuses at once
  * (QueueFullError) instead of letting latency grow without limit.
@@ -59,11 +61,13 @@ export function makeGroupCommit<I, R>(options: GroupCommitOptions<I, R>): GroupC
   let queue: Waiting<I, R>[] = [];
   const lingerMs = options.lingerMs ?? 0;
   let inFlight = 0;
+  let inFlightItems = 0;
   let lingering: NodeJS.Timeout | undefined;
 
   function pump() {
     while (inFlight < maxInFlight && queue.length > 0) {
-      if (inFlight > 0 && queue.length < maxBatch && lingerMs > 0) {
+      const running = inFlight > 0 ? inFlightItems / inFlight : 0;
+      if (lingerMs > 0 && queue.length < Math.min(maxBatch, running)) {
         lingering ??= setTimeout(() => {
           lingering = undefined;
           if (inFlight < maxInFlight && queue.length > 0) start();
@@ -83,6 +87,7 @@ export function makeGroupCommit<I, R>(options: GroupCommitOptions<I, R>): GroupC
     const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
     queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
     inFlight += 1;
+    inFlightItems += batch.length;
     void runBatch(batch);
   }
 
@@ -98,6 +103,7 @@ export function makeGroupCommit<I, R>(options: GroupCommitOptions<I, R>): GroupC
       for (const w of batch) w.reject(err);
     } finally {
       inFlight -= 1;
+      inFlightItems -= batch.length;
       options.onBatch?.(batch.length, (performance.now() - started) / 1000);
       pump();
     }

@@ -29,7 +29,9 @@ function recorder(options: {
     release = [];
     for (const go of now) go();
   };
-  return { groupCommit, batches, releaseAll };
+  /** Lets the oldest running batch finish. */
+  const releaseOldest = () => release.shift()?.();
+  return { groupCommit, batches, releaseAll, releaseOldest };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -42,34 +44,48 @@ t.test('idle: an item goes at once, alone', async (t) => {
   t.equal(await answer, 'done 1');
 });
 
-t.test('under load a free slot gathers for lingerMs, never longer; idle it never waits', async (t) => {
-  const { groupCommit, batches, releaseAll } = recorder({
-    maxBatch: 10,
-    maxInFlight: 2,
-    maxQueued: 100,
-    lingerMs: 30,
-  });
-  const first = groupCommit.submit(0);
-  t.same(batches, [[0]], 'nothing running: at once, even with a linger');
-  // One batch runs: the second slot is free but gathers instead of sending 1 alone.
-  const gathered = [1, 2, 3].map((i) => groupCommit.submit(i));
-  await tick();
-  t.same(batches, [[0]], 'the free slot waits for more');
-  const started = Date.now();
-  while (batches.length < 2 && Date.now() - started < 2_000) await new Promise((r) => setTimeout(r, 5));
-  t.same(batches, [[0], [1, 2, 3]], 'after the linger, what gathered goes as one batch');
-  t.ok(Date.now() - started < 1_000, 'the wait is bounded by lingerMs, not by the running batch');
-  releaseAll();
-  t.same(await Promise.all([first, ...gathered]), ['done 0', 'done 1', 'done 2', 'done 3']);
+t.test(
+  'under load a free slot waits, at most lingerMs, for a batch as big as the running ones',
+  async (t) => {
+    const { groupCommit, batches, releaseAll, releaseOldest } = recorder({
+      maxBatch: 10,
+      maxInFlight: 2,
+      maxQueued: 100,
+      lingerMs: 30,
+    });
+    const answers: Promise<string>[] = [];
+    const submit = (i: number) => answers.push(groupCommit.submit(i));
+    submit(0);
+    t.same(batches, [[0]], 'nothing running: at once, even with a linger');
+    submit(1);
+    t.same(batches, [[0], [1]], 'running batches of one (light load): no wait either');
+    for (let i = 2; i < 8; i += 1) submit(i);
+    releaseAll();
+    await tick();
+    t.same(batches.slice(2), [[2, 3, 4, 5, 6, 7]], 'both slots were busy: the queue goes when one frees');
 
-  // A full batch does not wait.
-  const running = groupCommit.submit(100);
-  const full = Array.from({ length: 10 }, (_, i) => groupCommit.submit(200 + i));
-  t.same(batches.slice(2), [[100], full.map((_, i) => 200 + i)], 'maxBatch reached: sent at once');
-  releaseAll();
-  await Promise.all([running, ...full]);
-  t.same(groupCommit.depth(), { queued: 0, inFlight: 0 });
-});
+    // One batch of six runs; the free slot waits for six, not for the first to come back.
+    submit(8);
+    submit(9);
+    await tick();
+    t.equal(batches.length, 3, 'two of six: the free slot waits');
+    const started = Date.now();
+    while (batches.length < 4 && Date.now() - started < 2_000) await new Promise((r) => setTimeout(r, 5));
+    t.same(batches[3], [8, 9], 'after lingerMs what gathered goes');
+    t.ok(Date.now() - started < 1_000, 'the wait is bounded by lingerMs, not by the running batch');
+
+    // The six finish; [8, 9] runs on. A free slot waits only until two queue, with no timer.
+    releaseOldest();
+    await tick();
+    submit(10);
+    t.equal(batches.length, 4, 'one of two: waiting');
+    submit(11);
+    t.same(batches[4], [10, 11], 'as many as the running batch holds: at once');
+    releaseAll();
+    t.equal((await Promise.all(answers)).length, 12, 'every item answered');
+    t.same(groupCommit.depth(), { queued: 0, inFlight: 0 });
+  },
+);
 
 t.test('busy: waiting items form batches of at most maxBatch, in arrival order', async (t) => {
   const { groupCommit, batches, releaseAll } = recorder({ maxBatch: 3, maxInFlight: 1, maxQueued: 100 });
