@@ -5,7 +5,7 @@
  * schema bench_original of that database only (bench/db/original.sql; never in production).
  * Components run as processes of their own; `component()` starts one.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { spawnComponent, waitUntilReady, type Child } from '../cli/children.js';
@@ -99,6 +99,15 @@ export async function startBenchStack(
     ...['REDIS_URL', 'AMQP_URL', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET'],
   ];
   for (const name of redirects) delete stackEnv[name];
+  // Fresh buckets too, as the database is fresh: the local S3 store keeps every object on
+  // disk, and runs left 80,000 vouchers (1.9 GB) behind; the store lists a whole bucket to
+  // answer a HEAD on it, so each readiness check walked all of them. The renderer sets the
+  // bucket up again when it starts.
+  const s3Dir = join(stackEnv['CRS_DATA_DIR'] as string, 's3');
+  const buckets = await readdir(s3Dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of buckets.filter((e) => e.isDirectory())) {
+    await rm(join(s3Dir, entry.name), { recursive: true, force: true });
+  }
   const services = await startLocalServices(stackEnv, (line) => log.info(`bench stack: ${line}`));
   const children: Child[] = [];
   try {
