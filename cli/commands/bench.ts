@@ -24,7 +24,7 @@ each run, and a load generator in a process of its own. Loopback only, bounded i
   --out DIR   where results go (bench/results): <scenario>.json, .txt, -*.svg, results.md
 
 Exits 1 if an invariant broke (oversell, a buyer without an answer, a voucher missing). A full
-run takes about 12 minutes on two cores; nothing else should run meanwhile.`,
+run takes about 10 minutes on two cores; nothing else should run meanwhile.`,
   async run(args, env) {
     if (wantsHelp(args)) {
       console.log(this.help);
