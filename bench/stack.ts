@@ -100,9 +100,8 @@ export async function startBenchStack(
   ];
   for (const name of redirects) delete stackEnv[name];
   // Fresh buckets too, as the database is fresh: the local S3 store keeps every object on
-  // disk, and runs left 80,000 vouchers (1.9 GB) behind; the store lists a whole bucket to
-  // answer a HEAD on it, so each readiness check walked all of them. The renderer sets the
-  // bucket up again when it starts.
+  // disk, and runs left 80,000 vouchers (1.9 GB) behind, for orders the new database never
+  // had. The renderer sets the bucket up again when it starts.
   const s3Dir = join(stackEnv['CRS_DATA_DIR'] as string, 's3');
   const buckets = await readdir(s3Dir, { withFileTypes: true }).catch(() => []);
   for (const entry of buckets.filter((e) => e.isDirectory())) {

@@ -226,6 +226,22 @@ t.test("the renderer's key writes vouchers and sets up its bucket, nothing more"
   await t.rejects(renderer.listBuckets(), denied, 'no bucket listing');
 });
 
+// The store answers HEAD on a bucket itself (s3rver would list every object to answer it),
+// after the same signature and policy checks as any request.
+t.test('HEAD on a bucket: whether it exists, for a key allowed to know', async (t) => {
+  t.equal(await root.bucketExists(BUCKET), true);
+  t.equal(await root.bucketExists('no-such-bucket'), false);
+  t.equal(await renderer.bucketExists(BUCKET), true, 'the renderer checks its bucket (ListBucket)');
+  await t.rejects(api.bucketExists(BUCKET), denied, 'the API may not ask');
+  await t.rejects(
+    clientFor({ accessKey: rendererKey.accessKey, secretKey: 'not-the-secret' }).bucketExists(BUCKET),
+    denied,
+    'a wrong secret learns nothing',
+  );
+  const anonymous = await fetch(`${store.url}/${BUCKET}`, { method: 'HEAD' });
+  t.equal(anonymous.status, 403, 'nor does an anonymous HEAD');
+});
+
 t.test('no key, an unknown key or a wrong secret gets nothing', async (t) => {
   const anonymous = await fetch(`${store.url}/${BUCKET}/orders/order-0001.pdf`);
   t.equal(anonymous.status, 403, 'an anonymous GET is refused');
