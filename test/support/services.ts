@@ -55,11 +55,14 @@ export async function makeTestVhost(t: Test): Promise<string> {
   return url.toString();
 }
 
-/** A local S3 store of this file's own (in-process), publishing to the given RabbitMQ. */
+/**
+ * A local S3 store of this file's own (in-process), publishing to the given RabbitMQ, with a
+ * client of the store's admin key; `bucket: true` makes the vouchers bucket at once.
+ */
 export async function startTestS3(
   t: Test,
-  options: { amqpUrl: string; exchange?: string },
-): Promise<{ url: string; env: Record<string, string> }> {
+  options: { amqpUrl: string; exchange?: string; bucket?: boolean },
+): Promise<{ url: string; env: Record<string, string>; client: Client }> {
   const dir = await mkdtemp(join(tmpdir(), 'crs-s3-'));
   const accessKey = `AK${randomBytes(8).toString('hex').toUpperCase()}`;
   const secretKey = randomBytes(24).toString('base64url');
@@ -77,15 +80,15 @@ export async function startTestS3(
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
-  return {
-    url: store.url,
-    env: {
-      S3_ENDPOINT: store.url,
-      S3_ACCESS_KEY: accessKey,
-      S3_SECRET_KEY: secretKey,
-      S3_BUCKET: 'vouchers',
-    },
+  const env = {
+    S3_ENDPOINT: store.url,
+    S3_ACCESS_KEY: accessKey,
+    S3_SECRET_KEY: secretKey,
+    S3_BUCKET: 'vouchers',
   };
+  const client = s3Client(env);
+  if (options.bucket) await client.makeBucket('vouchers');
+  return { url: store.url, env, client };
 }
 
 /** A minio client for a test S3 store (to look into the bucket). */

@@ -15,14 +15,13 @@ import { minioObjectCreated } from '../../deploy/local/minioEvents.js';
 import { waitFor } from '../support/cdc.js';
 import { makeTestDatabase } from '../support/database.js';
 import { rendererEnv } from '../support/renderer.js';
-import { makeTestVhost, s3Client, startTestS3 } from '../support/services.js';
+import { makeTestVhost, startTestS3 } from '../support/services.js';
 
 const EXCHANGE = 'crs.vouchers';
 const db = await makeTestDatabase(t);
 const amqpUrl = await makeTestVhost(t);
-const s3 = await startTestS3(t, { amqpUrl, exchange: EXCHANGE });
-const bucketClient = s3Client(s3.env);
-if (!(await bucketClient.bucketExists('vouchers'))) await bucketClient.makeBucket('vouchers');
+const s3 = await startTestS3(t, { amqpUrl, exchange: EXCHANGE, bucket: true });
+const bucketClient = s3.client;
 const store = makeObjectStore(loadRendererConfig(rendererEnv(db, s3.env)).objectStore);
 
 const events = makeVoucherEvents({
