@@ -13,7 +13,9 @@
  * bucket set-up, tests), and optionally the API's and the renderer's keys, each held to its
  * policy document from deploy/kubernetes/base/minio/policies (s3Policy.ts). The gate in front
  * of s3rver (s3Gate.ts) verifies signatures and applies the policies; its fault switch makes
- * the store refuse writes for a while (`refuseWrites`, SIGUSR2 on `crs s3-store`).
+ * the store refuse writes for a while (`refuseWrites`, SIGUSR2 on `crs s3-store`). After the
+ * gate, s3Metadata.ts answers what s3rver would read files for: HEAD on a bucket, HEAD on an
+ * object stored through this process, a stored object's metadata for its notification.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
@@ -24,6 +26,7 @@ import type { Logger } from '../../common/log.js';
 import { minioObjectCreated, type AmqpNotification } from './minioEvents.js';
 import { makeS3Gate, type GateContext, type StoreKey } from './s3Gate.js';
 import { ALLOW_ALL } from './s3Policy.js';
+import { makeObjectMetadata, type S3rverFiles, type StoredHeaders } from './s3Metadata.js';
 
 export interface S3StoreOptions {
   port: number;
@@ -55,15 +58,22 @@ interface S3rverEvent {
   }[];
 }
 
+/** A stored object waiting for its notification; `known` when its PUT told its metadata. */
+interface Stored {
+  bucket: string;
+  key: string;
+  at: Date;
+  known?: { headers: StoredHeaders; size: number; etag: string };
+}
+
 /** Events waiting for RabbitMQ at most (about 50 MB of messages). */
 const MAX_PENDING_EVENTS = 50_000;
 /** Events published together, their confirms awaited once. */
 const PUBLISH_BATCH = 100;
 
-/** s3rver's file store: an object's metadata as its HEAD would answer (quoted etag), a bucket. */
-interface S3rverStore {
+/** s3rver's file store: an object's metadata as its HEAD would answer (quoted etag), its files. */
+interface S3rverStore extends S3rverFiles {
   getMetadata(bucket: string, key: string): Promise<Record<string, string | number | undefined>>;
-  getBucket(bucket: string): Promise<unknown>;
 }
 
 // s3rver's accounts are a static registry; its built-in dummy key pair is replaced by ours.
@@ -93,22 +103,17 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
     throw new Error("s3rver's middleware is not laid out as this version expects; the gate cannot be placed");
   }
   const store = (server as unknown as { store: S3rverStore }).store;
+  const metadata = makeObjectMetadata(store);
   middleware.splice(
     router,
     0,
     (ctx: GateContext, next: () => Promise<unknown>) => gate.middleware(ctx, next),
-    // After the gate, which has checked the request's version 4 signature and policy. s3rver
-    // answers HEAD on a bucket with its object listing, which reads every object's file: with
-    // the vouchers of a long run (80,000) each readiness check (bucketExists) walked them all.
-    // MinIO answers it from the bucket alone, and so does this.
-    async (ctx: GateContext, next: () => Promise<unknown>) => {
-      const bucket = /^\/([^/]+)\/?$/.exec(ctx.path)?.[1];
-      const v4 = String(ctx.headers['authorization'] ?? '').startsWith('AWS4-HMAC-SHA256 ');
-      if (ctx.method !== 'HEAD' || !bucket || ctx.querystring !== '' || !v4) return next();
-      ctx.status = (await store.getBucket(bucket)) ? 200 : 404;
-      ctx.set('x-amz-request-id', randomBytes(8).toString('hex').toUpperCase());
-    },
+    (ctx: GateContext, next: () => Promise<unknown>) => metadata.middleware(ctx, next),
   );
+  // s3rver formats a colored log line for every request (koa-logger) even when silent, only
+  // for its silent logger to drop it; the gate logs requests itself.
+  const logger = middleware.findIndex((m) => m.name === 'logger');
+  if (logger >= 0) middleware.splice(logger, 1);
   await server.run();
   const url = `http://127.0.0.1:${options.port}`;
   const deploymentId = randomUUID();
@@ -150,7 +155,7 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
   // and go out when it is back (a batch cut off midway is published again whole: consumers
   // take an event twice, as from MinIO); only a store that is closing, or a backlog past
   // MAX_PENDING_EVENTS, gives one up (logged with its key, so reconcile can find it).
-  const waiting: { bucket: string; key: string; at: Date }[] = [];
+  const waiting: Stored[] = [];
   let inFlight = 0;
   let closing = false;
   let draining: Promise<void> | undefined;
@@ -158,13 +163,20 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
     const record = event.Records[0];
     if (!record || !record.eventName.startsWith('ObjectCreated')) return;
     const { name: bucket } = record.s3.bucket;
-    const { key } = record.s3.object;
+    const { key, size, eTag } = record.s3.object;
+    // A PUT's metadata comes from its request (s3Metadata.ts); anything else is read back.
+    const headers = eTag === undefined ? undefined : metadata.created(bucket, key, { size, etag: eTag });
     const pending = waiting.length + inFlight;
     if (pending >= MAX_PENDING_EVENTS) {
       options.log.error({ bucket, key, pending }, 'bucket notification dropped: too many waiting');
       return;
     }
-    waiting.push({ bucket, key, at: new Date() });
+    waiting.push({
+      bucket,
+      key,
+      at: new Date(),
+      ...(headers && eTag && { known: { headers, size, etag: eTag } }),
+    });
     draining ??= drain();
   });
 
@@ -186,23 +198,30 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
     draining = undefined;
   }
 
+  /** A stored object's metadata: as its PUT gave it, or else from s3rver's own files. */
+  async function metadataOf({ bucket, key, known }: Stored) {
+    if (known) return { ...known.headers, 'content-length': known.size, etag: known.etag };
+    return store.getMetadata(bucket, key);
+  }
+
   /**
-   * MinIO's message for each stored object, from s3rver's own metadata files (no request to
-   * ourselves: that HEAD cost as much as the upload). An object gone again has no event.
+   * MinIO's message for each stored object (no request to ourselves: that HEAD cost as much as
+   * the upload). An object read back from files and gone again has no event.
    */
-  async function describe(batch: { bucket: string; key: string; at: Date }[]) {
+  async function describe(batch: Stored[]) {
     const described = await Promise.all(
-      batch.map(async ({ bucket, key, at }) => {
-        let metadata;
+      batch.map(async (stored) => {
+        const { bucket, key, at } = stored;
+        let objectMetadata;
         try {
-          metadata = await store.getMetadata(bucket, key);
+          objectMetadata = await metadataOf(stored);
         } catch (err) {
           options.log.warn({ err, bucket, key }, 'stored object gone before its notification');
           return undefined;
         }
-        const { 'content-type': contentType, 'content-length': size, etag } = metadata;
+        const { 'content-type': contentType, 'content-length': size, etag } = objectMetadata;
         const userMetadata = Object.fromEntries(
-          Object.entries(metadata).filter(
+          Object.entries(objectMetadata).filter(
             (entry): entry is [string, string] =>
               entry[0].startsWith('x-amz-meta-') && typeof entry[1] === 'string',
           ),
