@@ -30,6 +30,20 @@ const INK = '#1d2733';
 const ACCENT = '#0b5cad';
 const MUTED = '#5b6673';
 
+/**
+ * Laying out text (fontkit's shaping) was a quarter of a voucher's CPU, and almost every word
+ * is the same on every voucher. pdfkit caches each word's layout per document, in its font
+ * object's `layoutCache`, and never changes a cached layout (it copies one before adjusting
+ * it); the layout depends only on the fontkit font. So the documents share one cache per
+ * font. If a pdfkit version has no such cache, nothing is shared and nothing breaks.
+ */
+function shareLayouts(doc: PDFKit.PDFDocument, font: FontFile) {
+  const current = (doc as unknown as { _font?: { layoutCache?: unknown } })._font;
+  if (current && typeof current.layoutCache === 'object' && current.layoutCache !== null) {
+    current.layoutCache = font.layouts();
+  }
+}
+
 export async function renderVoucher(data: VoucherData, fonts: FontSet): Promise<RenderedVoucher> {
   const doc = new PDFDocument({
     size: A6,
@@ -55,12 +69,15 @@ export async function renderVoucher(data: VoucherData, fonts: FontSet): Promise<
 
   const registered = new Set<string>();
   const use = (font: FontFile) => {
-    if (!registered.has(font.name)) {
-      // pdfkit accepts a parsed fontkit font (its types only say a path or bytes).
-      doc.registerFont(font.name, font.font as unknown as Buffer);
-      registered.add(font.name);
+    if (registered.has(font.name)) {
+      doc.font(font.name);
+      return;
     }
+    // pdfkit accepts a parsed fontkit font (its types only say a path or bytes).
+    doc.registerFont(font.name, font.font as unknown as Buffer);
+    registered.add(font.name);
     doc.font(font.name);
+    shareLayouts(doc, font);
   };
   /** Draws text in any script: each run in the first font that has its glyphs. */
   const write = (text: string, size: number, first: FontFile, options: PDFKit.Mixins.TextOptions = {}) => {

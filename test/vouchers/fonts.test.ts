@@ -69,3 +69,18 @@ t.test('the same order renders to identical bytes', async (t) => {
   const b = await voucher('Zoë', '山田');
   t.ok(a.pdf.equals(b.pdf));
 });
+
+t.test('what vouchers share (decoded glyphs, laid-out words) changes none of them', async (t) => {
+  // `fonts` has drawn every script above; a fresh set has drawn nothing.
+  const order = {
+    orderId: 'fonts-test-0002',
+    productName: 'Concert Zoë',
+    firstName: 'Αλέξανδρος Zoë',
+    lastName: '山田 Buyer',
+    couponCode: 'K3M9QX-D2HFAW-N8R5T7',
+    createdAt: new Date('2026-11-28T10:00:00Z'),
+  };
+  const fresh = await renderVoucher(order, loadFonts());
+  const shared = await renderVoucher(order, fonts);
+  t.ok(fresh.pdf.equals(shared.pdf), 'identical bytes');
+});
