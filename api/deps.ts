@@ -8,6 +8,7 @@ import type { OrderIntake } from './orders/orderIntake.js';
 import type { StockAnnouncements } from './stock/stockAnnouncements.js';
 import type { StockSource } from './stock/stockSource.js';
 import type { VoucherEvents } from './vouchers/voucherEvents.js';
+import type { VoucherRechecks } from './vouchers/voucherRechecks.js';
 
 /** Everything the API's routes need, built once at start and passed in explicitly. */
 export interface ApiDeps {
@@ -23,6 +24,8 @@ export interface ApiDeps {
   stockEvents: StockAnnouncements;
   /** Voucher-stored notifications (RabbitMQ). */
   vouchers: VoucherEvents;
+  /** Waiting event streams asking the database again, together (a missed notification). */
+  voucherRechecks: VoucherRechecks;
   /** Rate limits, shared across replicas through Redis (off with RATE_LIMIT=off). */
   limits: RateLimits;
   /** The vouchers bucket, when configured. */

@@ -20,6 +20,7 @@ import { makeStockAnnouncements } from './stock/stockAnnouncements.js';
 import { makeStockSource } from './stock/stockSource.js';
 import { makeOrderIntake, type OrderIntake } from './orders/orderIntake.js';
 import { makeVoucherEvents } from './vouchers/voucherEvents.js';
+import { makeVoucherRechecks } from './vouchers/voucherRechecks.js';
 import { makeObjectStore } from '../common/objectStore.js';
 
 export interface RunningApi {
@@ -85,6 +86,10 @@ export async function startApi(
           eventTime: (order.voucherStoredAt ?? new Date()).toISOString(),
         })),
     }),
+    voucherRechecks: makeVoucherRechecks({
+      storedAmong: async (orderIds) => (await ordersWithVouchers(pool, orderIds)).map((o) => o.orderId),
+      log,
+    }),
     // The same Redis as the stock flag; the limiter bounds each call itself and falls back
     // to this process when Redis fails, so orders never wait on it.
     limits: makeRateLimits(config, { limiter: makeRateLimiter({ redis, log, metrics }), metrics }),
@@ -140,6 +145,7 @@ export async function startApi(
       redis?.disconnect();
       await deps.stockEvents.close();
       await deps.vouchers.close();
+      deps.voucherRechecks.close();
       await pool.end();
       log.info('api stopped');
     })();

@@ -27,3 +27,26 @@ $$;
 
 revoke all on function crs.get_order(text) from public;
 grant execute on function crs.get_order(text) to crs_api;
+
+-- The vouchers already stored among some orders, in one query: the API asks it for every event
+-- stream still waiting (a notification can be missed while RabbitMQ is away), due ones
+-- together, instead of once per stream.
+create or replace function crs.orders_with_vouchers(p_order_ids text[])
+returns table (
+  order_id          text,
+  voucher_key       text,
+  voucher_stored_at timestamptz
+)
+language sql
+stable
+security definer
+set search_path = crs, pg_temp
+as $$
+  select o.order_id, o.voucher_key, o.voucher_stored_at
+    from crs.orders o
+   where o.order_id = any (p_order_ids)
+     and o.voucher_key is not null;
+$$;
+
+revoke all on function crs.orders_with_vouchers(text[]) from public;
+grant execute on function crs.orders_with_vouchers(text[]) to crs_api;

@@ -38,25 +38,36 @@ export async function getOrder(pool: Pool, orderId: string): Promise<StoredOrder
     : undefined;
 }
 
+/** Ids per query: a statement's array stays small whatever the number of waiting streams. */
+const IDS_PER_QUERY = 1_000;
+
 /**
- * Of these orders, the ones whose voucher is stored (a few lookups at a time: this runs only
- * when the voucher events consumer reconnects, for the orders someone waits for).
+ * Of these orders, the ones whose voucher is stored, in one query per 1,000 ids (the voucher
+ * events consumer asks when it reconnects; streams still waiting ask together, see
+ * voucherRechecks.ts).
  */
 export async function ordersWithVouchers(
   pool: Pool,
   orderIds: string[],
 ): Promise<{ orderId: string; voucherKey: string; voucherStoredAt: Date | null }[]> {
   const found: { orderId: string; voucherKey: string; voucherStoredAt: Date | null }[] = [];
-  const queue = [...orderIds];
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      for (let orderId = queue.shift(); orderId !== undefined; orderId = queue.shift()) {
-        const order = await getOrder(pool, orderId);
-        if (order?.voucherKey) {
-          found.push({ orderId, voucherKey: order.voucherKey, voucherStoredAt: order.voucherStoredAt });
-        }
-      }
-    }),
-  );
+  for (let from = 0; from < orderIds.length; from += IDS_PER_QUERY) {
+    const { rows } = await pool.query<{
+      order_id: string;
+      voucher_key: string;
+      voucher_stored_at: Date | null;
+    }>({
+      name: 'orders_with_vouchers',
+      text: 'select * from crs.orders_with_vouchers($1)',
+      values: [orderIds.slice(from, from + IDS_PER_QUERY)],
+    });
+    for (const row of rows) {
+      found.push({
+        orderId: row.order_id,
+        voucherKey: row.voucher_key,
+        voucherStoredAt: row.voucher_stored_at,
+      });
+    }
+  }
   return found;
 }

@@ -13,9 +13,9 @@
  * being declared again after RabbitMQ came back, its catch-up query ran before the renderer
  * recorded the voucher (the fault drill found this one). So while the stream waits, the
  * database is asked again, 2 s after the subscription and then less and less often (at most
- * every 15 s): one primary-key lookup per waiting stream, instead of a bucket stat per
- * subscribe, which cost the API and the object store more CPU than the notifications
- * themselves.
+ * every 15 s), the streams that are due together in one query (voucherRechecks.ts), instead of
+ * a bucket stat per subscribe, which cost the API and the object store more CPU than the
+ * notifications themselves.
  */
 import { Router } from '@koa/router';
 import { AppError, notFound, unauthorized } from '../../common/errors.js';
@@ -26,11 +26,6 @@ import { checkStreamCapacity, startEventStream } from '../http/eventStream.js';
 import { ORDER_ID } from '../http/validate.js';
 import { authorizeOrder } from '../orders/orderAccess.js';
 import { makeDownloadLink, verifyDownloadLink } from './downloadLink.js';
-
-/** When a subscriber's database check found nothing, it is asked again after this long... */
-const VOUCHER_RECHECK_MS = 2_000;
-/** ...and then after twice as long each time, up to this. */
-const VOUCHER_RECHECK_MAX_MS = 15_000;
 
 export function makeVoucherRoutes(deps: ApiDeps): Router {
   const router = new Router();
@@ -52,14 +47,20 @@ export function makeVoucherRoutes(deps: ApiDeps): Router {
     const order = await authorizeOrder(ctx, deps);
     const stream = startEventStream(ctx, deps);
     let sent = false;
+    let unwatch = () => {};
     const sendVoucher = () => {
       if (sent) return;
       sent = true;
+      unwatch();
       stream.send('voucher', {
         orderId: order.orderId,
         url: makeDownloadLink(base, deps.config.orderTokenKey, order.orderId),
       });
     };
+    if (order.voucherKey) {
+      sendVoucher();
+      return;
+    }
     stream.onClose(deps.vouchers.listen(order.orderId, sendVoucher));
     // The listener is in place: now a voucher recorded earlier is found in the database.
     const recorded = async () => Boolean((await getOrder(deps.pool, order.orderId))?.voucherKey);
@@ -67,25 +68,9 @@ export function makeVoucherRoutes(deps: ApiDeps): Router {
       sendVoucher();
       return;
     }
-    let recheck: NodeJS.Timeout | undefined;
-    let closed = false;
-    const recheckAfter = (wait: number) => {
-      recheck = setTimeout(() => {
-        void recorded()
-          .then(
-            (yes) => yes && sendVoucher(),
-            () => false,
-          )
-          .then(() => {
-            if (!sent && !closed) recheckAfter(Math.min(wait * 2, VOUCHER_RECHECK_MAX_MS));
-          });
-      }, wait);
-    };
-    recheckAfter(VOUCHER_RECHECK_MS);
-    stream.onClose(() => {
-      closed = true;
-      clearTimeout(recheck);
-    });
+    // Asked again later, with the other waiting streams (a notification can be missed).
+    if (!sent) unwatch = deps.voucherRechecks.watch(order.orderId, sendVoucher);
+    stream.onClose(() => unwatch());
   });
 
   router.get('/api/orders/:orderId/voucher', async (ctx) => {

@@ -214,6 +214,7 @@ t.test(
       'get_voucher',
       'list_orders',
       'list_products',
+      'orders_with_vouchers',
       'place_order',
       'place_orders',
       'read_audit_log',
