@@ -63,8 +63,7 @@ export function makeVoucherRoutes(deps: ApiDeps): Router {
     }
     stream.onClose(deps.vouchers.listen(order.orderId, sendVoucher));
     // The listener is in place: now a voucher recorded earlier is found in the database.
-    const recorded = async () => Boolean((await getOrder(deps.pool, order.orderId))?.voucherKey);
-    if (await recorded()) {
+    if ((await getOrder(deps.pool, order.orderId))?.voucherKey) {
       sendVoucher();
       return;
     }

@@ -43,6 +43,12 @@ export function makeVoucherRechecks(options: VoucherRechecksOptions): VoucherRec
   let timer: NodeJS.Timeout | undefined;
   let asking = false;
 
+  /** The next look, twice as far off as the last (up to maxMs). */
+  function later(w: Watch) {
+    w.wait = Math.min(w.wait * 2, maxMs);
+    w.due = now() + w.wait;
+  }
+
   async function tick() {
     if (asking) return;
     const at = now();
@@ -61,14 +67,13 @@ export function makeVoucherRechecks(options: VoucherRechecksOptions): VoucherRec
             options.log.warn({ err, orderId: w.orderId }, 'voucher recheck listener failed');
           }
         } else {
-          w.wait = Math.min(w.wait * 2, maxMs);
-          w.due = now() + w.wait;
+          later(w);
         }
       }
     } catch (err) {
       // The database is away: each due stream tries again after its next interval.
       options.log.debug({ err, streams: due.length }, 'voucher recheck failed');
-      for (const w of due) w.due = now() + Math.min(w.wait * 2, maxMs);
+      for (const w of due) later(w);
     } finally {
       asking = false;
       if (watches.size === 0) stop();

@@ -48,6 +48,22 @@ const escapeXml = (text: string) =>
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/**
+ * The bucket and key of a path-style request (decoded), as s3rver's router reads them; a path
+ * of a bucket alone ends with no key, `/bucket/` with key ''. Undefined when undecodable.
+ */
+export function requestTarget(path: string): { bucket?: string; key?: string } | undefined {
+  const [, rawBucket = '', ...rawKey] = path.split('/');
+  try {
+    return {
+      ...(rawBucket !== '' && { bucket: decodeURIComponent(rawBucket) }),
+      ...(rawKey.length > 0 && { key: decodeURIComponent(rawKey.join('/')) }),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
   const { log } = options;
   const keys = new Map(options.keys.map((key) => [key.accessKey, key]));
@@ -90,20 +106,18 @@ export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
       // CORS preflight carries no credentials, in S3 too; it reads and changes nothing.
       if (ctx.method === 'OPTIONS') return next();
 
-      const [, rawBucket = '', ...rawKey] = ctx.path.split('/');
-      let bucket: string | undefined;
-      let key: string | undefined;
       const copy = ctx.headers['x-amz-copy-source'];
       const copySource = typeof copy === 'string' ? copy : undefined;
+      const target = requestTarget(ctx.path);
       let copiedKey: string | undefined;
       try {
-        bucket = rawBucket === '' ? undefined : decodeURIComponent(rawBucket);
-        key = rawKey.length === 0 ? undefined : decodeURIComponent(rawKey.join('/'));
+        if (!target) throw new URIError(ctx.path);
         copiedKey =
           copySource && decodeURIComponent(copySource.split('?')[0] ?? '').replace(/^\/?[^/]*\/?/, '');
       } catch {
         return refuse(ctx, 400, 'InvalidURI', 'Could not parse the specified URI.');
       }
+      const { bucket, key } = target;
       if (bucket !== undefined && (!BUCKET_NAME.test(bucket) || bucket.includes('..'))) {
         return refuse(ctx, 400, 'InvalidBucketName', 'The specified bucket is not valid.');
       }

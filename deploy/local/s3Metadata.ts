@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import type { GateContext } from './s3Gate.js';
+import { requestTarget, type GateContext } from './s3Gate.js';
 
 /** The metadata s3rver keeps of an object's request headers (its S3Object.ALLOWED_METADATA). */
 const KEPT_HEADERS = [
@@ -75,19 +75,6 @@ export function storedHeaders(headers: GateContext['headers']): StoredHeaders {
     if (name.startsWith('x-amz-meta-') && typeof value === 'string') kept[name] = value;
   }
   return kept;
-}
-
-/** The path's bucket and key (decoded), as the gate reads them; undefined parts when absent. */
-function target(path: string): { bucket?: string; key?: string } | undefined {
-  const [, rawBucket = '', ...rawKey] = path.split('/');
-  try {
-    return {
-      ...(rawBucket !== '' && { bucket: decodeURIComponent(rawBucket) }),
-      ...(rawKey.length > 0 && rawKey.join('/') !== '' && { key: decodeURIComponent(rawKey.join('/')) }),
-    };
-  } catch {
-    return undefined;
-  }
 }
 
 interface PutInFlight {
@@ -173,9 +160,11 @@ export function makeObjectMetadata(files: S3rverFiles): ObjectMetadata {
 
   return {
     async middleware(ctx, next) {
-      const where = target(ctx.path);
-      if (!where?.bucket) return next();
-      const { bucket, key } = where;
+      const target = requestTarget(ctx.path);
+      if (!target?.bucket) return next();
+      const { bucket } = target;
+      // `/bucket/` is the bucket itself, as for s3rver's router.
+      const key = target.key === '' ? undefined : target.key;
       const signed = String(ctx.headers['authorization'] ?? '').startsWith('AWS4-HMAC-SHA256 ');
       const plain = ctx.querystring === '' && signed;
 

@@ -10,11 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
-import { Client, CopyConditions } from 'minio';
+import { CopyConditions, type Client } from 'minio';
 import t, { type Test } from 'tap';
 import { makeLogger } from '../../common/log.js';
 import { startS3Store } from '../../deploy/local/s3Store.js';
-import { freePort, makeTestVhost } from '../support/services.js';
+import { freePort, makeTestVhost, s3Client } from '../support/services.js';
 
 const BUCKET = 'vouchers';
 const EXCHANGE = 'crs.vouchers.metadata-test';
@@ -38,14 +38,10 @@ const startStore = async () => {
     log: makeLogger({ level: 'silent', component: 's3-store' }),
   });
   t.teardown(() => store.close());
-  const url = new URL(store.url);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    region: 'us-east-1',
-    pathStyle: true,
-    ...credentials,
+  return s3Client({
+    S3_ENDPOINT: store.url,
+    S3_ACCESS_KEY: credentials.accessKey,
+    S3_SECRET_KEY: credentials.secretKey,
   });
 };
 // `remembering` takes every write; `reading` only reads, so it answers from s3rver's files.
