@@ -1,9 +1,10 @@
 /**
  * Applies the effects of a batch of committed transactions, every one idempotent, so a batch
  * applied twice (after a crash, before its acknowledgement) or out of order changes nothing:
- *   - the stock flag in Redis (values newer-wins by commit LSN, see common/stockFlag.lua);
+ *   - the stock flag in Redis (newer version wins per value: commit LSN, then position in the
+ *     transaction; see common/stockFlag.lua);
  *   - one render job per new order (job key = order id, only while it has no voucher);
- *   - the change feed on RabbitMQ, with publisher confirms (at least once).
+ *   - the change feed on RabbitMQ, in commit order, with publisher confirms (at least once).
  * Throws, naming the dependency, if any effect failed; the caller retries the whole batch.
  *
  * If the Redis/Dragonfly it writes to lost its data (restarted without persistence, replaced),
@@ -13,9 +14,9 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
-import { applyStockValues, readStockFlag } from '../common/stockFlag.js';
+import { applyStockValues, lsnKey } from '../common/stockFlag.js';
 import type { ChangeFeed } from './changeFeed.js';
-import { deriveEffects, type ChangeEvent } from './effects.js';
+import { deriveEffects, type BatchEffects, type ChangeEvent } from './effects.js';
 import type { CdcMetrics } from './metrics.js';
 import { RECONCILED_MARKER, reconcile } from './reconcile.js';
 import type { Transaction } from './transactions.js';
@@ -40,18 +41,18 @@ export function makeBatchApplier(deps: BatchDeps) {
     log.warn(result, 'stock flags were missing in Redis; reconciled from the tables');
   }
 
-  async function writeStock(effects: ReturnType<typeof deriveEffects>): Promise<ChangeEvent[]> {
+  /** Writes the batch's stock values; the stock.changed event of each product it changed. */
+  async function writeStock(effects: BatchEffects): Promise<Map<string, ChangeEvent>> {
     await ensureFlagsComplete();
-    const events: ChangeEvent[] = [];
+    const events = new Map<string, ChangeEvent>();
     for (const [productId, stock] of effects.stock) {
-      await applyStockValues(deps.redis, productId, stock.values);
+      const flag = await applyStockValues(deps.redis, productId, [...stock.values.values()]);
       const latency = (Date.now() - stock.commitTime) / 1000;
       metrics.commitToRedis.observe(latency);
       deps.observe?.('redis', latency);
-      const flag = await readStockFlag(deps.redis, productId);
       if (!flag) continue;
-      events.push({
-        id: `${flag.lsn}-stock-${productId}`,
+      events.set(productId, {
+        id: `${lsnKey(stock.lsn)}-stock-${productId}`,
         type: 'stock.changed',
         version: 1,
         lsn: stock.lsn,
@@ -68,7 +69,7 @@ export function makeBatchApplier(deps: BatchDeps) {
     return events;
   }
 
-  async function queueJobs(effects: ReturnType<typeof deriveEffects>) {
+  async function queueJobs(effects: BatchEffects) {
     if (effects.newOrders.length === 0) return;
     await deps.pool.query('select crs.enqueue_render_jobs($1)', [effects.newOrders.map((o) => o.orderId)]);
     const now = Date.now();
@@ -99,9 +100,12 @@ export function makeBatchApplier(deps: BatchDeps) {
     if (stock.status === 'rejected') throw stock.reason;
     if (jobs.status === 'rejected') throw jobs.reason;
     const stockEvents = stock.value;
-    await deps.feed
-      .publish([...effects.events, ...stockEvents])
-      .catch(failed('rabbitmq', 'change feed publish'));
+    const events = effects.feed.flatMap((item) => {
+      if ('event' in item) return [item.event];
+      const event = stockEvents.get(item.stockOf);
+      return event ? [event] : [];
+    });
+    await deps.feed.publish(events).catch(failed('rabbitmq', 'change feed publish'));
 
     for (const txn of batch) {
       for (const change of txn.changes) metrics.changes.inc({ table: change.table, op: change.op });

@@ -46,6 +46,12 @@ export interface Consumer {
   stop(): Promise<void>;
   /** streaming: the replication stream is open (changes committed from now on are seen). */
   status(): { role: ConsumerRole; streaming: boolean; acknowledgedLsn: string | undefined };
+  /**
+   * Resolves true once every transaction whose commit record lies before `lsn` (e.g.
+   * pg_current_wal_insert_lsn() read after a snapshot) has had its effects applied and been
+   * acknowledged; false if that has not happened within `timeoutMs` (not streaming, or behind).
+   */
+  appliedThrough(lsn: string, timeoutMs: number): Promise<boolean>;
 }
 
 type Item = { kind: 'txn'; txn: Transaction } | { kind: 'keepalive'; lsn: string };
@@ -58,6 +64,8 @@ export function makeConsumer(deps: CdcDeps): Consumer {
   let acknowledgedLsn: string | undefined;
   let streaming = false;
   let running: Promise<void> | undefined;
+  /** Asks the server for its position now (a keepalive comes back and is acknowledged). */
+  let askPosition: () => void = () => undefined;
 
   async function ensureSlot(): Promise<boolean> {
     const { rows } = await deps.pool.query('select 1 from pg_replication_slots where slot_name = $1', [
@@ -155,6 +163,12 @@ export function makeConsumer(deps: CdcDeps): Consumer {
     service.on('start', () => {
       streaming = true;
     });
+    // An idle server says where it is only every wal_sender_timeout / 2; a status update with
+    // "reply requested" gets its keepalive (with its position) at once. Only what is done is
+    // ever reported, as for every acknowledgement.
+    askPosition = () => {
+      if (acknowledgedLsn) service.acknowledge(acknowledgedLsn, true).catch(() => undefined);
+    };
     service.on('error', (err: unknown) => {
       failure ??= err;
       notify();
@@ -219,6 +233,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       }
     } finally {
       streaming = false;
+      askPosition = () => undefined;
       stopping.signal.removeEventListener('abort', onStop);
       await service.stop().catch(() => undefined);
       await subscription;
@@ -265,5 +280,15 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       await running;
     },
     status: () => ({ role, streaming, acknowledgedLsn }),
+    async appliedThrough(lsn, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      const target = lsnNumber(lsn);
+      for (;;) {
+        if (acknowledgedLsn && lsnNumber(acknowledgedLsn) >= target) return true;
+        if (Date.now() >= deadline || stopping.signal.aborted) return false;
+        askPosition();
+        await sleep(Math.min(200, Math.max(0, deadline - Date.now())), stopping.signal);
+      }
+    },
   };
 }

@@ -22,27 +22,35 @@ export interface ReconcileResult {
   lsn: string;
 }
 
+/** One product's stock as crs.stock_snapshot() returns it. */
+export interface StockSnapshotRow {
+  product_id: string;
+  name: string;
+  total: number;
+  shards: number[];
+}
+
+/** A product's stock as read from the tables, every value at `version`. */
+export function snapshotValues(product: StockSnapshotRow, version: string): StockValue[] {
+  return [
+    { field: 'name', version, value: product.name },
+    { field: 'total', version, value: String(product.total) },
+    ...product.shards.map((remaining, shard) => ({
+      field: `shard:${shard}` as const,
+      version,
+      value: String(remaining),
+    })),
+  ];
+}
+
 export async function reconcile(deps: { pool: Pool; redis: Redis }): Promise<ReconcileResult> {
   const { rows: at } = await deps.pool.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
   const lsn = at[0]?.lsn ?? '0/0';
-  const { rows: products } = await deps.pool.query<{
-    product_id: string;
-    name: string;
-    total: number;
-    shards: number[];
-  }>('select * from crs.stock_snapshot()');
-  const key = lsnKey(lsn);
+  const { rows: products } = await deps.pool.query<StockSnapshotRow>('select * from crs.stock_snapshot()');
+  // At the position read before the snapshot: its version sorts before every change
+  // committed at that position or later, so those still win, and after every earlier one.
   for (const product of products) {
-    const values: StockValue[] = [
-      { field: 'name', lsn: key, value: product.name },
-      { field: 'total', lsn: key, value: String(product.total) },
-      ...product.shards.map((remaining, shard) => ({
-        field: `shard:${shard}` as const,
-        lsn: key,
-        value: String(remaining),
-      })),
-    ];
-    await applyStockValues(deps.redis, product.product_id, values);
+    await applyStockValues(deps.redis, product.product_id, snapshotValues(product, lsnKey(lsn)));
   }
   const { rows: jobs } = await deps.pool.query<{ n: number }>(
     'select crs.enqueue_missing_render_jobs() as n',

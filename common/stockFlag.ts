@@ -26,10 +26,11 @@ export interface StockFlag {
   updatedAt: number;
 }
 
-/** One value of a product's stock as of one commit. */
+/** One value of a product's stock as of one change. */
 export interface StockValue {
   field: 'name' | 'total' | `shard:${number}`;
-  lsn: string;
+  /** changeVersion() of the change it came from, or lsnKey() of a snapshot (see stockFlag.lua). */
+  version: string;
   value: string;
 }
 
@@ -39,21 +40,44 @@ export function lsnKey(lsn: string): string {
   return high.padStart(8, '0').toUpperCase() + low.padStart(8, '0').toUpperCase();
 }
 
+/**
+ * The order of a change among all changes: its transaction's commit LSN, then its position in
+ * the transaction (a row updated twice in one transaction: the second write is the newer).
+ */
+export function changeVersion(commitLsn: string, position: number): string {
+  return lsnKey(commitLsn) + position.toString(16).toUpperCase().padStart(8, '0');
+}
+
 /** lsnKey back to Postgres' form. */
 export function lsnText(key: string): string {
   return `${key.slice(0, 8).replace(/^0+(?=.)/, '')}/${key.slice(8).replace(/^0+(?=.)/, '')}`;
 }
 
-/** Writes values (newer-wins per value) and returns the resulting flag. */
+/**
+ * Writes values (newer version wins per value) and returns the resulting flag, or undefined
+ * while the product row itself has not been seen.
+ */
 export async function applyStockValues(
   redis: Redis,
   productId: string,
   values: StockValue[],
   now = Date.now(),
-): Promise<void> {
+): Promise<StockFlag | undefined> {
   const args = [productId, String(now), STOCK_CHANNEL];
-  for (const v of values) args.push(v.field, v.lsn, v.value);
-  await redis.eval(SCRIPT, 2, summaryKey(productId), valuesKey(productId), ...args);
+  for (const v of values) args.push(v.field, v.version, v.value);
+  const result = (await redis.eval(SCRIPT, 2, summaryKey(productId), valuesKey(productId), ...args)) as
+    [string, string, string, string, string] | null;
+  if (!result) return undefined;
+  const [name, total, remaining, available, lsn] = result;
+  return {
+    productId,
+    name,
+    total: Number(total),
+    remaining: Number(remaining),
+    available: available === '1',
+    lsn,
+    updatedAt: now,
+  };
 }
 
 export async function readStockFlag(redis: Redis, productId: string): Promise<StockFlag | undefined> {
@@ -68,6 +92,20 @@ export async function readStockFlag(redis: Redis, productId: string): Promise<St
     lsn: fields['lsn'],
     updatedAt: Number(fields['updatedAt'] ?? 0),
   };
+}
+
+/** The values a product's flag is computed from, by field, each with its version. */
+export async function readStockValues(
+  redis: Redis,
+  productId: string,
+): Promise<Map<string, { version: string; value: string }>> {
+  const entries = await redis.hgetall(valuesKey(productId));
+  const values = new Map<string, { version: string; value: string }>();
+  for (const [field, entry] of Object.entries(entries)) {
+    const bar = entry.indexOf('|');
+    if (bar > 0) values.set(field, { version: entry.slice(0, bar), value: entry.slice(bar + 1) });
+  }
+  return values;
 }
 
 /** Parses a stock announcement from the pub/sub channel; undefined when malformed. */

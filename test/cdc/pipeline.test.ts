@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import t from 'tap';
 import { makeBatchApplier } from '../../cdc/applyBatch.js';
 import { makeChangeFeed } from '../../cdc/changeFeed.js';
+import { deriveEffects } from '../../cdc/effects.js';
 import { makeCdcMetrics } from '../../cdc/metrics.js';
 import type { Transaction } from '../../cdc/transactions.js';
 import { makeLogger } from '../../common/log.js';
@@ -162,15 +163,100 @@ t.test('replaying the same transactions, in any order, changes nothing', async (
 
 t.test('an older value never overwrites a newer one', async (t) => {
   await applyStockValues(redis, 'lsn-order', [
-    { field: 'name', lsn: '0000000000000010', value: 'P' },
-    { field: 'total', lsn: '0000000000000010', value: '10' },
-    { field: 'shard:0', lsn: '0000000000000020', value: '4' },
+    { field: 'name', version: '0000000000000010', value: 'P' },
+    { field: 'total', version: '0000000000000010', value: '10' },
+    { field: 'shard:0', version: '0000000000000020', value: '4' },
   ]);
-  await applyStockValues(redis, 'lsn-order', [{ field: 'shard:0', lsn: '0000000000000015', value: '9' }]);
+  await applyStockValues(redis, 'lsn-order', [{ field: 'shard:0', version: '0000000000000015', value: '9' }]);
   t.equal((await readStockFlag(redis, 'lsn-order'))?.remaining, 4);
-  await applyStockValues(redis, 'lsn-order', [{ field: 'shard:0', lsn: '0000000000000030', value: '0' }]);
+  await applyStockValues(redis, 'lsn-order', [{ field: 'shard:0', version: '0000000000000030', value: '0' }]);
   const flag = await readStockFlag(redis, 'lsn-order');
   t.same([flag?.remaining, flag?.available, flag?.lsn], [0, false, '0000000000000030']);
+});
+
+t.test('a row written twice in one transaction: its last write wins, and only once', async (t) => {
+  // As place_orders does: claim units for every order of a batch, give back those refused.
+  const txn = (commitLsn: string, remaining: number[]): Transaction => ({
+    xid: 1,
+    commitLsn,
+    endLsn: commitLsn,
+    commitTime: Date.now(),
+    changes: remaining.map((value) => ({
+      table: 'stock_shards',
+      op: 'update',
+      row: { product_id: 'twice', shard: 0, remaining: value },
+    })),
+  });
+  const product: Transaction = {
+    xid: 0,
+    commitLsn: '0/2000',
+    endLsn: '0/2000',
+    commitTime: Date.now(),
+    changes: [
+      { table: 'products', op: 'insert', row: { product_id: 'twice', name: 'Twice', total: 5 } },
+      { table: 'stock_shards', op: 'insert', row: { product_id: 'twice', shard: 0, remaining: 5 } },
+    ],
+  };
+  const log = makeLogger({ level: 'silent', component: 'test' });
+  const feed = makeChangeFeed(amqpUrl, log);
+  t.teardown(() => feed.close());
+  const apply = makeBatchApplier({
+    pool: db.pool('cdc'),
+    redis,
+    feed,
+    log,
+    metrics: makeCdcMetrics({ defaultMetrics: false }),
+  });
+  await apply([product, txn('0/3000', [1, 4])]);
+  t.equal((await readStockFlag(redis, 'twice'))?.remaining, 4, 'took 4 then gave 3 back: 4 remain');
+  // Replayed, alone and then with an older version of the same row: nothing moves.
+  await apply([txn('0/3000', [1, 4])]);
+  await apply([txn('0/3000', [2])]);
+  t.equal((await readStockFlag(redis, 'twice'))?.remaining, 4, 'replays change nothing');
+  // Separate batches in commit order, the later one again claiming and giving back.
+  await apply([txn('0/4000', [0, 3])]);
+  t.same(
+    [(await readStockFlag(redis, 'twice'))?.remaining, (await readStockFlag(redis, 'twice'))?.available],
+    [3, true],
+  );
+});
+
+t.test('the feed of a batch is in commit order, each stock.changed at its last transaction', async (t) => {
+  const order = (orderId: string) => ({
+    table: 'orders' as const,
+    op: 'insert' as const,
+    row: { order_id: orderId, product_id: 'a', status: 'reserved', created_at: new Date() },
+  });
+  const shard = (productId: string, remaining: number) => ({
+    table: 'stock_shards' as const,
+    op: 'update' as const,
+    row: { product_id: productId, shard: 0, remaining },
+  });
+  const txn = (commitLsn: string, changes: Transaction['changes']): Transaction => ({
+    xid: 1,
+    commitLsn,
+    endLsn: commitLsn,
+    commitTime: Date.now(),
+    changes,
+  });
+  const effects = deriveEffects([
+    txn('0/10', [shard('a', 9), order('order-0001'), shard('a', 8)]),
+    txn('0/20', [shard('b', 3)]),
+    txn('0/30', [order('order-0002'), shard('a', 7)]),
+    txn('0/40', [order('order-0003')]),
+  ]);
+  t.same(
+    effects.feed.map((item) =>
+      'event' in item ? `${item.event.lsn} ${item.event.type}` : `stock ${item.stockOf}`,
+    ),
+    ['0/10 order.created', 'stock b', '0/30 order.created', 'stock a', '0/40 order.created'],
+  );
+  t.same(
+    [...(effects.stock.get('a')?.values.values() ?? [])].map((v) => [v.field, v.value]),
+    [['shard:0', '7']],
+    "the batch's last value of the row",
+  );
+  t.equal(effects.stock.get('a')?.lsn, '0/30');
 });
 
 t.test('the API reads stock from the flag, and from Postgres when Redis has nothing', async (t) => {

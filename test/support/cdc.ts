@@ -16,6 +16,8 @@ export interface CdcEnvOptions {
   amqpUrl: string;
   slot?: string;
   port?: number;
+  /** More variables for the consumer (CDC_STOCK_CHECK_MS, ...). */
+  env?: Record<string, string>;
 }
 
 export function cdcEnv(db: TestDatabase, options: CdcEnvOptions): Record<string, string> {
@@ -27,6 +29,7 @@ export function cdcEnv(db: TestDatabase, options: CdcEnvOptions): Record<string,
     CDC_PORT: String(options.port ?? 0),
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+    ...options.env,
   };
 }
 
