@@ -76,6 +76,27 @@ export function makeCdcMetrics(options: { defaultMetrics: boolean }) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    stockChecks: new Counter({
+      name: 'crs_cdc_stock_checks_total',
+      help: 'Comparisons of every stock flag with the tables, by outcome (agreed, disagreed, behind, failed)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    stockDriftProducts: new Gauge({
+      name: 'crs_cdc_stock_drift_products',
+      help: 'Products whose stock flag disagreed with the tables at the last comparison',
+      registers,
+    }),
+    stockDriftUnits: new Gauge({
+      name: 'crs_cdc_stock_drift_units',
+      help: 'Sum over those products of the difference between flag and table remaining units',
+      registers,
+    }),
+    stockRepairs: new Counter({
+      name: 'crs_cdc_stock_repairs_total',
+      help: 'Stock flags rewritten from the tables after disagreeing at two comparisons in a row',
+      registers,
+    }),
     leader: new Gauge({
       name: 'crs_cdc_leader',
       help: '1 while this process is the active consumer, 0 while it stands by',

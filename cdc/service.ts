@@ -12,9 +12,11 @@ import { makeChangeFeed } from './changeFeed.js';
 import { makeConsumer, type Consumer } from './consumer.js';
 import { makeLeadership } from './leadership.js';
 import { makeCdcMetrics } from './metrics.js';
+import { startStockDriftGuard, type StockDriftGuard } from './stockDriftGuard.js';
 
 export interface RunningCdc {
   consumer: Consumer;
+  stockGuard: StockDriftGuard;
   probes: ProbeServer;
   stop(): Promise<void>;
 }
@@ -79,16 +81,27 @@ export async function startCdc(
     },
   });
 
+  const stockGuard = startStockDriftGuard({
+    pool,
+    redis,
+    log,
+    metrics,
+    consumer,
+    intervalMs: config.stockCheckMs,
+  });
+
   const done = consumer.run();
   done.catch((err: unknown) => log.error({ err }, 'consumer failed'));
 
   let stopping: Promise<void> | undefined;
   return {
     consumer,
+    stockGuard,
     probes,
     stop() {
       stopping ??= (async () => {
         clearInterval(lagTimer);
+        await stockGuard.stop();
         await consumer.stop();
         await probes.close();
         await feed.close();

@@ -78,6 +78,7 @@ export function makeTakeOrder(deps: ApiDeps): TakeOrder {
     deps.metrics.orders.inc({ outcome: result.outcome });
 
     if (result.outcome === 'reserved') {
+      deps.stock.reserved(productId);
       return { status: 201, orderId, productId, accessToken: token.token };
     }
     if (result.outcome === 'replay' && result.tokenSalt) {

@@ -19,13 +19,15 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from '../../common/db.js';
 import type { Logger } from '../../common/log.js';
-import { readStockFlag } from '../../common/stockFlag.js';
+import { readStockFlag, type StockFlag } from '../../common/stockFlag.js';
 import { getStock, type Stock } from '../database/stock.js';
 
 export interface StockSource {
   get(productId: string): Promise<(Stock & { source: 'redis' | 'postgres' }) | undefined>;
   /** True when this order may be answered out_of_stock without calling Postgres. */
   refuseWithoutDatabase(productId: string, hasClientOrderId: boolean): Promise<boolean>;
+  /** Postgres reserved an order of this product: a "sold out" flag read before is wrong. */
+  reserved(productId: string): void;
   /** Redis state for readiness reports. */
   redisState(): 'ok' | 'not configured' | 'failing';
 }
@@ -45,6 +47,11 @@ export function makeStockSource(deps: {
   const now = deps.now ?? Date.now;
   let redisDownUntil = 0;
   const lastProbe = new Map<string, number>();
+  /** The LSN of the "sold out" flag each product's last probe went past, until it is judged. */
+  const probedSoldOut = new Map<string, string>();
+  /** Flags (by LSN) that Postgres contradicted by reserving an order. */
+  const contradicted = new Map<string, string>();
+  const isContradicted = (flag: StockFlag) => contradicted.get(flag.productId) === flag.lsn;
   const sharedReads = new Map<string, { at: number; flag: ReturnType<typeof fromRedis> }>();
 
   async function fromRedis(productId: string) {
@@ -72,7 +79,7 @@ export function makeStockSource(deps: {
   return {
     async get(productId) {
       const flag = await fromRedis(productId);
-      if (flag) {
+      if (flag && !isContradicted(flag)) {
         const { productId: id, name, total, remaining, available } = flag;
         return { productId: id, name, total, remaining, available, source: 'redis' };
       }
@@ -82,13 +89,29 @@ export function makeStockSource(deps: {
     async refuseWithoutDatabase(productId, hasClientOrderId) {
       if (hasClientOrderId) return false;
       const flag = await sharedRead(productId);
-      if (!flag || flag.available) return false;
+      if (!flag || flag.available || isContradicted(flag)) return false;
       const at = now();
       if (at - (lastProbe.get(productId) ?? 0) >= PROBE_INTERVAL_MS) {
+        if (lastProbe.size >= SHARED_READS_MAX) lastProbe.clear();
+        if (probedSoldOut.size >= SHARED_READS_MAX) probedSoldOut.clear();
         lastProbe.set(productId, at);
+        probedSoldOut.set(productId, flag.lsn);
         return false;
       }
       return true;
+    },
+    reserved(productId) {
+      const lsn = probedSoldOut.get(productId);
+      if (lsn === undefined) return;
+      probedSoldOut.delete(productId);
+      if (contradicted.size >= SHARED_READS_MAX) contradicted.clear();
+      if (contradicted.get(productId) !== lsn) {
+        deps.log.warn(
+          { productId, lsn },
+          'stock flag said sold out, Postgres reserved an order; not trusted',
+        );
+      }
+      contradicted.set(productId, lsn);
     },
     redisState() {
       if (!deps.redis) return 'not configured';

@@ -320,6 +320,25 @@ t.test('sold out: refused without the database, and healed within a second of ne
   );
   t.ok(healed);
   t.ok(Date.now() - started <= 1_500, `healed in ${Date.now() - started} ms`);
+  // Postgres reserved an order while the flag said sold out: that flag is trusted no more,
+  // neither to refuse nor to show, until CDC writes the product anew.
+  t.equal((await readStockFlag(redis, 'flash-cdc'))?.available, false, 'the flag is still stale');
+  const after = await Promise.all(
+    Array.from({ length: 5 }, () =>
+      http.request('/api/orders', { body: orderBody({ productId: 'flash-cdc' }) }),
+    ),
+  );
+  t.same(
+    after.map((a) => a.status),
+    [201, 201, 201, 201, 201],
+    'no buyer refused on a contradicted flag',
+  );
+  const shown = await http.request('/api/stock?productId=flash-cdc');
+  t.same(
+    [shown.headers['x-stock-source'], shown.json.remaining, shown.json.available],
+    ['postgres', 1, true],
+    'the stock shown comes from Postgres',
+  );
 });
 
 t.test('the personal data purge tells the feed nothing: the order did not change', async (t) => {

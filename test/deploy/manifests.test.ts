@@ -170,6 +170,8 @@ t.test('alerts and the dashboard use metric names the code exports', async (t) =
   t.same(unknown, [], 'every crs_* metric in rules and dashboard is exported by the code');
   for (const metric of [
     'crs_cdc_replication_lag_bytes',
+    'crs_cdc_stock_drift_products',
+    'crs_cdc_stock_repairs_total',
     'crs_renderer_jobs_failed_permanently_total',
     'crs_http_requests_total',
   ]) {
