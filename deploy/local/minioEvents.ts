@@ -1,7 +1,7 @@
 /**
  * The message MinIO's AMQP notification target publishes for a stored object, built by the
  * rules of MinIO's source (internal/event/target/amqp.go, send()) and checked field by field
- * against ../shared/fixtures/minio-amqp-object-created.json:
+ * against test/vouchers/fixtures/minio-amqp-object-created.json (our copy of the contract fixture):
  *   - body {"EventName", "Key": bucket + "/" + the unescaped key, "Records": [one S3 event]};
  *   - in the record, s3.object.key is the key escaped as Go's url.QueryEscape does;
  *   - content type application/json, the target's one routing key for every message, and

@@ -8,6 +8,7 @@
  *   - anonymous requests refused, an unknown key refused, a version 4 signature verified;
  *   - the key's policy applied to the request's action and resource (AccessDenied otherwise).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
 import { isAllowed, requiredActions, type PolicyDocument } from './s3Policy.js';
@@ -35,6 +36,12 @@ export interface GateContext {
 
 export interface S3Gate {
   middleware(ctx: GateContext, next: () => Promise<unknown>): Promise<unknown>;
+  /**
+   * The access key of the request being served, for what s3rver does on its behalf (its
+   * object-created event is emitted inside the request): MinIO names it as the event's
+   * principalId. Undefined outside a request that passed the gate.
+   */
+  requester(): string | undefined;
   /** Refuses object writes (PUT, POST) with 503 SlowDown for `ms` from now. */
   refuseWrites(ms: number): void;
   writesRefused(): boolean;
@@ -67,6 +74,7 @@ export function requestTarget(path: string): { bucket?: string; key?: string } |
 export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
   const { log } = options;
   const keys = new Map(options.keys.map((key) => [key.accessKey, key]));
+  const requests = new AsyncLocalStorage<string>();
   let refuseUntil = 0;
   let refusalEnds: NodeJS.Timeout | undefined;
 
@@ -85,6 +93,7 @@ export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
 
   return {
     writesRefused,
+    requester: () => requests.getStore(),
     refuseWrites(ms) {
       const wasRefusing = writesRefused();
       refuseUntil = Date.now() + ms;
@@ -173,7 +182,7 @@ export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
         log.warn({ role: holder.role, ...denied }, 'request denied by policy');
         return refuse(ctx, 403, 'AccessDenied', 'Access Denied.');
       }
-      await next();
+      await requests.run(holder.accessKey, next);
       // The path, never the query: a presigned URL's query is a credential.
       log.debug({ role: holder.role, method: ctx.method, path: ctx.path, status: ctx.status }, 'request');
     },

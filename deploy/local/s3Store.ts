@@ -63,6 +63,8 @@ interface Stored {
   bucket: string;
   key: string;
   at: Date;
+  /** The access key that stored it (MinIO's principalId). */
+  principal: string;
   known?: { headers: StoredHeaders; size: number; etag: string };
 }
 
@@ -175,6 +177,7 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
       bucket,
       key,
       at: new Date(),
+      principal: gate.requester() ?? '',
       ...(headers && eTag && { known: { headers, size, etag: eTag } }),
     });
     draining ??= drain();
@@ -211,7 +214,7 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
   async function describe(batch: Stored[]) {
     const described = await Promise.all(
       batch.map(async (stored) => {
-        const { bucket, key, at } = stored;
+        const { bucket, key, at, principal } = stored;
         let objectMetadata;
         try {
           objectMetadata = await metadataOf(stored);
@@ -234,7 +237,7 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
           contentType: typeof contentType === 'string' ? contentType : 'application/octet-stream',
           userMetadata,
           eventTime: at,
-          principal: options.accessKey,
+          principal,
           sourceIp: '127.0.0.1',
           endpoint: url,
           userAgent: 'MinIO (local S3 store adapter)',

@@ -11,6 +11,7 @@ import { Client } from 'minio';
 import type { Test } from 'tap';
 import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
 import { makeLocalRedis, type LocalRedis } from '../../deploy/local/redis.js';
+import type { StoreKey } from '../../deploy/local/s3Gate.js';
 import { startS3Store } from '../../deploy/local/s3Store.js';
 import { makeLogger } from '../../common/log.js';
 import { TEST_AMQP_PORT, harnessDir, readHarness } from '../setup/harness.js';
@@ -61,7 +62,7 @@ export async function makeTestVhost(t: Test): Promise<string> {
  */
 export async function startTestS3(
   t: Test,
-  options: { amqpUrl: string; exchange?: string; bucket?: boolean },
+  options: { amqpUrl: string; exchange?: string; bucket?: boolean; roleKeys?: StoreKey[] },
 ): Promise<{ url: string; env: Record<string, string>; client: Client }> {
   const dir = await mkdtemp(join(tmpdir(), 'crs-s3-'));
   const accessKey = `AK${randomBytes(8).toString('hex').toUpperCase()}`;
@@ -72,6 +73,7 @@ export async function startTestS3(
     accessKey,
     secretKey,
     amqpUrl: options.amqpUrl,
+    ...(options.roleKeys && { roleKeys: options.roleKeys }),
     exchange: options.exchange ?? 'crs.vouchers',
     routingKey: 'vouchers',
     log: makeLogger({ level: 'silent', component: 's3-store' }),

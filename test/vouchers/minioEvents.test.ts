@@ -1,6 +1,7 @@
 /**
  * The local S3 store's notification is MinIO's AMQP message, field by field: the fixture was
- * built from MinIO's source and a message a real MinIO published (../shared/fixtures).
+ * built from MinIO's source and a message a real MinIO published (test/vouchers/fixtures, this
+ * project's copy of the contract's fixture).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,10 +10,12 @@ import t from 'tap';
 import { packageRoot } from '../../common/paths.js';
 import { minioObjectCreated, queryEscape } from '../../deploy/local/minioEvents.js';
 import { parseBucketNotification } from '../../api/vouchers/voucherEvents.js';
+import { waitFor } from '../support/cdc.js';
+import { ALLOW_ALL } from '../../deploy/local/s3Policy.js';
 import { makeTestVhost, s3Client, startTestS3 } from '../support/services.js';
 
 const fixture = JSON.parse(
-  await readFile(join(packageRoot, '..', 'shared', 'fixtures', 'minio-amqp-object-created.json'), 'utf8'),
+  await readFile(join(packageRoot, 'test', 'vouchers', 'fixtures', 'minio-amqp-object-created.json'), 'utf8'),
 );
 const record = fixture.Records[0];
 
@@ -83,6 +86,39 @@ t.test('the local store publishes it for every stored object, and the API reads 
     bucket: 'vouchers',
     eventTime: published.eventTime,
   });
+});
+
+t.test('the event names the access key that stored the object, as MinIO does', async (t) => {
+  const amqpUrl = await makeTestVhost(t);
+  const connection = await amqp.connect(amqpUrl);
+  t.teardown(() => connection.close());
+  const channel = await connection.createChannel();
+  await channel.assertExchange('crs.vouchers', 'fanout', { durable: true });
+  const { queue } = await channel.assertQueue('', { exclusive: true });
+  await channel.bindQueue(queue, 'crs.vouchers', '');
+  const principals = new Map<string, string>();
+  await channel.consume(queue, (message) => {
+    if (!message) return;
+    const body = JSON.parse(message.content.toString());
+    principals.set(body.Key, body.Records[0].userIdentity.principalId);
+  });
+
+  const uploader = { role: 'renderer', accessKey: 'RENDERERKEY0000000001', secretKey: 'r'.repeat(40) };
+  const s3 = await startTestS3(t, { amqpUrl, bucket: true, roleKeys: [{ ...uploader, policy: ALLOW_ALL }] });
+  const asUploader = s3Client({
+    ...s3.env,
+    S3_ACCESS_KEY: uploader.accessKey,
+    S3_SECRET_KEY: uploader.secretKey,
+  });
+  await asUploader.putObject('vouchers', 'orders/by-renderer.pdf', Buffer.from('%PDF-1.7'), 8);
+  await s3.client.putObject('vouchers', 'orders/by-admin.pdf', Buffer.from('%PDF-1.7'), 8);
+  await waitFor('both events', async () => principals.size >= 2);
+  t.equal(
+    principals.get('vouchers/orders/by-renderer.pdf'),
+    uploader.accessKey,
+    'the uploader, not the root key',
+  );
+  t.equal(principals.get('vouchers/orders/by-admin.pdf'), s3.env['S3_ACCESS_KEY']);
 });
 
 t.test('messages that are not voucher object-created events are not understood as one', async (t) => {
