@@ -1,11 +1,23 @@
 /**
  * The replication consumer behind `crs cdc`.
  *
- * One loop: become the leader, make sure the slot exists (creating it means changes may have
- * been missed, so reconcile), stream from the slot's confirmed position, and for each batch
- * of committed transactions apply every effect (stock flag, render jobs, change feed) and
- * only then acknowledge the batch's end LSN. Any failure: the stream is dropped and started
- * again from the slot, so unacknowledged changes come again (effects are idempotent).
+ * One loop: make sure the slot exists (creating it means changes may have been missed, so
+ * reconcile), stream from the slot's confirmed position, and for each batch of committed
+ * transactions apply every effect (stock flag, render jobs, change feed) and only then
+ * acknowledge the batch's end LSN. Any failure: the stream is dropped and started again from
+ * the slot, so unacknowledged changes come again (effects are idempotent).
+ *
+ * Exclusivity is the slot itself, not a lock of ours: only one walsender can stream a slot, so
+ * whoever's START_REPLICATION succeeds is the active consumer, and every other replica stands
+ * by, asking again every CDC_STANDBY_RETRY_MS. A consumer that hangs (SIGSTOP, a stalled
+ * event loop) or loses the network stops answering the server's keepalives; its walsender ends
+ * after wal_sender_timeout, which frees the slot for a standby, whatever state the old
+ * process's sockets are in (a session lock would be held until the server's TCP keepalive gave
+ * up: hours). A woken old leader must not apply what it had in hand: before each batch it asks
+ * Postgres who streams the slot (pg_replication_slots.active_pid) and stops unless it is its
+ * own walsender. Between that check and the effects it can only freeze again with effects that
+ * are harmless twice: flag values are versioned (an older one never overwrites a newer one),
+ * render jobs are keyed by order id, and feed events carry stable ids (at least once).
  *
  * pg-logical-replication is used with its automatic acknowledgement and its timer both off:
  * by default it acknowledges every message as it arrives (before any effect is durable) and
@@ -21,7 +33,6 @@ import type { Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { makeBatchApplier } from './applyBatch.js';
 import type { ChangeFeed } from './changeFeed.js';
-import type { Leadership } from './leadership.js';
 import { lsnNumber, type CdcMetrics } from './metrics.js';
 import { TolerantPgoutputPlugin, type DecodedMessage } from './pgoutput.js';
 import { reconcile } from './reconcile.js';
@@ -32,7 +43,6 @@ export interface CdcDeps {
   pool: Pool;
   redis: Redis;
   feed: ChangeFeed;
-  leadership: Leadership;
   log: Logger;
   metrics: CdcMetrics;
   observe?: (kind: 'redis' | 'job', seconds: number) => void;
@@ -42,7 +52,7 @@ export type ConsumerRole = 'starting' | 'standby' | 'active' | 'stopped';
 
 export interface Consumer {
   run(): Promise<void>;
-  /** Finishes the batch in hand, acknowledges it, releases the slot and leadership. */
+  /** Finishes the batch in hand, acknowledges it and releases the slot. */
   stop(): Promise<void>;
   /** streaming: the replication stream is open (changes committed from now on are seen). */
   status(): { role: ConsumerRole; streaming: boolean; acknowledgedLsn: string | undefined };
@@ -56,11 +66,19 @@ export interface Consumer {
 
 type Item = { kind: 'txn'; txn: Transaction } | { kind: 'keepalive'; lsn: string };
 
+/** Another process streams the slot: stand by (not a failure). */
+class SlotBusyError extends Error {}
+
+/** START_REPLICATION on a slot another walsender streams: SQLSTATE 55006 (object_in_use). */
+const isSlotInUse = (err: unknown) => (err as { code?: string } | undefined)?.code === '55006';
+
 export function makeConsumer(deps: CdcDeps): Consumer {
   const { config, log, metrics } = deps;
   const applyBatch = makeBatchApplier(deps);
   const stopping = new AbortController();
   let role: ConsumerRole = 'starting';
+  /** Told once that another consumer streams the slot (not at every retry). */
+  let standingBy = false;
   let acknowledgedLsn: string | undefined;
   let streaming = false;
   let running: Promise<void> | undefined;
@@ -79,12 +97,18 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       "select current_setting('server_version_num')::int as n",
     );
     const failover = (version[0]?.n ?? 0) >= 170000;
-    await deps.pool.query(
-      failover
-        ? `select pg_create_logical_replication_slot($1, 'pgoutput', false, false, true)`
-        : `select pg_create_logical_replication_slot($1, 'pgoutput')`,
-      [config.slotName],
-    );
+    try {
+      await deps.pool.query(
+        failover
+          ? `select pg_create_logical_replication_slot($1, 'pgoutput', false, false, true)`
+          : `select pg_create_logical_replication_slot($1, 'pgoutput')`,
+        [config.slotName],
+      );
+    } catch (err) {
+      // Another replica created it a moment ago (duplicate_object): it reconciles.
+      if ((err as { code?: string }).code === '42710') return false;
+      throw err;
+    }
     log.warn(
       { slot: config.slotName, failover },
       'replication slot created; reconciling what it cannot replay',
@@ -92,7 +116,16 @@ export function makeConsumer(deps: CdcDeps): Consumer {
     return true;
   }
 
-  /** One replication stream, until it ends, fails, leadership is lost or we stop. */
+  /** Which walsender streams the slot now (undefined: none). */
+  async function slotHolder(): Promise<number | undefined> {
+    const { rows } = await deps.pool.query<{ pid: number | null }>(
+      'select active_pid as pid from pg_replication_slots where slot_name = $1',
+      [config.slotName],
+    );
+    return rows[0]?.pid ?? undefined;
+  }
+
+  /** One replication stream, until it ends, fails, the slot is lost to another, or we stop. */
   async function stream() {
     const service = new LogicalReplicationService(
       { connectionString: config.databaseUrl, application_name: 'crs-cdc' },
@@ -160,8 +193,16 @@ export function makeConsumer(deps: CdcDeps): Consumer {
         notify();
       }
     });
+    // Our walsender, once streaming: what pg_replication_slots.active_pid must still say
+    // before each batch is applied.
+    let walsender: Promise<number | undefined> | undefined;
     service.on('start', () => {
       streaming = true;
+      role = 'active';
+      metrics.leader.set(1);
+      standingBy = false;
+      log.info({ slot: config.slotName }, 'active consumer: streaming the slot');
+      walsender = slotHolder();
     });
     // An idle server says where it is only every wal_sender_timeout / 2; a status update with
     // "reply requested" gets its keepalive (with its position) at once. Only what is done is
@@ -173,6 +214,17 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       failure ??= err;
       notify();
     });
+    /** Throws SlotBusyError when another walsender streams the slot (we were cut off). */
+    const ensureStillStreaming = async () => {
+      const mine = await walsender;
+      const holder = await slotHolder();
+      if (mine === undefined || holder !== mine) {
+        throw new SlotBusyError(
+          `the slot is streamed by walsender ${holder ?? 'none'}, not ours (${mine ?? 'unknown'}): ` +
+            'another consumer took over while this one was cut off or frozen',
+        );
+      }
+    };
 
     const subscription = service.subscribe(plugin, config.slotName, '0/00000000').then(
       () => {
@@ -184,10 +236,6 @@ export function makeConsumer(deps: CdcDeps): Consumer {
         notify();
       },
     );
-    void deps.leadership.lost.then(() => {
-      failure ??= new Error('leadership lost');
-      notify();
-    });
     const onStop = () => notify();
     stopping.signal.addEventListener('abort', onStop);
 
@@ -210,10 +258,12 @@ export function makeConsumer(deps: CdcDeps): Consumer {
         if (batch.length > 0) {
           for (let attempt = 0; ; attempt += 1) {
             try {
+              await ensureStillStreaming();
               await applyBatch(batch);
               break;
             } catch (err) {
               if (failure) throw failure;
+              if (err instanceof SlotBusyError) throw err;
               log.warn({ err, attempt, transactions: batch.length }, 'batch not applied; retrying');
               await sleep(backoffMs(attempt), stopping.signal);
               if (stopping.signal.aborted) throw new Error('stopped with a batch not applied');
@@ -243,12 +293,6 @@ export function makeConsumer(deps: CdcDeps): Consumer {
   async function run() {
     let attempt = 0;
     while (!stopping.signal.aborted) {
-      role = 'standby';
-      metrics.leader.set(0);
-      if (!(await deps.leadership.acquire(stopping.signal))) break;
-      role = 'active';
-      metrics.leader.set(1);
-      log.info({ slot: config.slotName }, 'active consumer');
       try {
         if (await ensureSlot()) {
           metrics.reconciles.inc({ reason: 'slot_created' });
@@ -259,13 +303,24 @@ export function makeConsumer(deps: CdcDeps): Consumer {
         attempt = 0;
       } catch (err) {
         if (stopping.signal.aborted) break;
+        const wasActive = role === 'active';
+        role = 'standby';
+        metrics.leader.set(0);
+        if (isSlotInUse(err) || err instanceof SlotBusyError) {
+          if (wasActive) log.warn({ err }, 'lost the slot to another consumer; standing by');
+          else if (!standingBy)
+            log.info({ slot: config.slotName }, 'another consumer streams the slot; standing by');
+          standingBy = true;
+          attempt = 0;
+          await sleep(config.standbyRetryMs, stopping.signal);
+          continue;
+        }
         metrics.reconnects.inc();
         const wait = backoffMs(attempt++, 200, 5_000);
         log.warn({ err, retryInMs: Math.round(wait) }, 'replication stream ended; starting again');
         await sleep(wait, stopping.signal);
       }
     }
-    await deps.leadership.release();
     role = 'stopped';
     metrics.leader.set(0);
   }

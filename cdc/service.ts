@@ -10,7 +10,6 @@ import type { Logger } from '../common/log.js';
 import { runChecks, startProbeServer, type ProbeServer } from '../common/probeServer.js';
 import { makeChangeFeed } from './changeFeed.js';
 import { makeConsumer, type Consumer } from './consumer.js';
-import { makeLeadership } from './leadership.js';
 import { makeCdcMetrics } from './metrics.js';
 import { startStockDriftGuard, type StockDriftGuard } from './stockDriftGuard.js';
 
@@ -38,12 +37,7 @@ export async function startCdc(
   redis.on('error', (err: Error) => log.debug({ err }, 'redis error'));
   const feed = makeChangeFeed(config.amqpUrl, log);
   const metrics = makeCdcMetrics({ defaultMetrics: true });
-  const leadership = makeLeadership({
-    connectionString: config.databaseUrl,
-    slotName: config.slotName,
-    log,
-  });
-  const consumer = makeConsumer({ config, pool, redis, feed, leadership, log, metrics, ...options });
+  const consumer = makeConsumer({ config, pool, redis, feed, log, metrics, ...options });
 
   const lagTimer = setInterval(() => {
     pool

@@ -328,6 +328,8 @@ export interface CdcConfig {
   readonly batchMax: number;
   /** Decoded transactions held in memory before the stream is paused. */
   readonly queueMax: number;
+  /** How often a standby asks for the slot (START_REPLICATION) while another streams it. */
+  readonly standbyRetryMs: number;
   /** Between comparisons of every stock flag with the tables (cdc/stockDriftGuard.ts); 0: never. */
   readonly stockCheckMs: number;
   readonly logLevel: LevelWithSilent;
@@ -344,6 +346,7 @@ export function loadCdcConfig(env: Env): CdcConfig {
     host: raw(env, 'HOST') ?? '0.0.0.0',
     batchMax: readInteger(env, 'CDC_BATCH_MAX', 500, 1, 10_000),
     queueMax: readInteger(env, 'CDC_QUEUE_MAX', 20_000, 100, 1_000_000),
+    standbyRetryMs: readInteger(env, 'CDC_STANDBY_RETRY_MS', 1_000, 100, 60_000),
     stockCheckMs: readInteger(env, 'CDC_STOCK_CHECK_MS', 10_000, 0, 86_400_000),
     logLevel: readLogLevel(env),
   });

@@ -7,7 +7,7 @@
  * checks the promise: every accepted order is in Postgres once, rendered, stored once, and
  * fetchable by its owner; nothing oversold; the stock flag equals the table.
  */
-import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep } from '../../common/backoff.js';
@@ -215,6 +215,10 @@ async function drill(
       load.orders,
     );
     const problems = brokenInvariants(counts, tally.reserved);
+    // The drift guard mends a flag the stream got wrong; the drill wants the stream itself
+    // right, so each repair it logged is a problem too.
+    const repairs = countLogLines(logDir, 'cdc-', DRIFT_REPAIRED);
+    if (repairs > 0) problems.push(`the drift guard had to rewrite ${repairs} stock flags`);
     if (tally.undecided > 0) problems.push(`${tally.undecided} orders never got a decision`);
     if (tally.unexpected.length > 0) {
       problems.push(
@@ -289,6 +293,16 @@ async function converge(stack: BenchStack, since: number, signal: AbortSignal): 
     await sleep(250);
   }
   return undefined;
+}
+
+/** The cdc's log message for a flag rewritten by the drift guard (cdc/stockDriftGuard.ts). */
+const DRIFT_REPAIRED = 'stock flag disagreed with the tables at two checks in a row';
+
+/** Lines containing `text` in the log files of one component (every start of it). */
+function countLogLines(logDir: string, prefix: string, text: string): number {
+  return readdirSync(logDir)
+    .filter((file) => file.startsWith(prefix))
+    .reduce((sum, file) => sum + readFileSync(join(logDir, file), 'utf8').split(text).length - 1, 0);
 }
 
 async function waitForFlag(stack: BenchStack, boundMs: number) {

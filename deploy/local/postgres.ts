@@ -56,6 +56,42 @@ const SERVER_SETTINGS: Record<string, string> = {
   log_line_prefix: "'%m [%p] %q%u@%d '",
 };
 
+/**
+ * Settings given at every start (`-c`), so a cluster made by an earlier version gets them too:
+ * how fast the server lets go of a peer that hangs or is cut off.
+ *   - wal_sender_timeout: a replication client silent this long (frozen, or its network gone
+ *     with the socket open) loses its walsender, which frees the CDC slot for a standby
+ *     (CloudNativePG's default is 5s; 10s leaves a busy laptop's event loop some slack);
+ *   - tcp_keepalives_*: any other session whose peer vanished ends within about 11 s, and with
+ *     it the locks it held;
+ *   - idle_in_transaction_session_timeout: a client that hangs inside a transaction stops
+ *     holding its row locks after a minute.
+ */
+const START_SETTINGS: Record<string, string> = {
+  wal_sender_timeout: '10s',
+  tcp_keepalives_idle: '5',
+  tcp_keepalives_interval: '2',
+  tcp_keepalives_count: '3',
+  idle_in_transaction_session_timeout: '60s',
+};
+
+/**
+ * initdb allows physical replication (`host replication all 127.0.0.1/32`) to every role with
+ * REPLICATION, which crs_cdc has for logical decoding: `pg_basebackup` as crs_cdc could copy the
+ * whole cluster, secrets and password verifiers included. Nothing local streams physically,
+ * so those lines go; logical replication connections (replication=database) match the
+ * database lines as any session does.
+ */
+export function withoutPhysicalReplication(hba: string): string {
+  return hba
+    .split('\n')
+    .filter((line) => {
+      const fields = line.trim().split(/\s+/);
+      return line.trim().startsWith('#') || fields[1] !== 'replication';
+    })
+    .join('\n');
+}
+
 export function findPostgresBinDir(env: Record<string, string | undefined> = process.env): string {
   const configured = env['PG_BINDIR'];
   if (configured) {
@@ -163,6 +199,9 @@ export function makeLocalPostgres(options: LocalPostgresOptions): LocalPostgres 
     async start() {
       if (!existsSync(join(dataDir, 'PG_VERSION'))) await init();
       if (await isRunning()) return 'already running';
+      const hbaFile = join(dataDir, 'pg_hba.conf');
+      const hba = await readFile(hbaFile, 'utf8');
+      if (withoutPhysicalReplication(hba) !== hba) await writeFile(hbaFile, withoutPhysicalReplication(hba));
       if (!existsSync(logFile)) {
         await writeFile(logFile, '');
         await chmod(logFile, 0o640);
@@ -178,7 +217,10 @@ export function makeLocalPostgres(options: LocalPostgresOptions): LocalPostgres 
           '-t',
           '60',
           '-o',
-          `-p ${options.port} -k ${socketDir}`,
+          [
+            `-p ${options.port} -k ${socketDir}`,
+            ...Object.entries(START_SETTINGS).map(([name, value]) => `-c ${name}=${value}`),
+          ].join(' '),
           'start',
         ]);
       } catch (err) {

@@ -46,11 +46,16 @@ t.test('a flag changed behind the stream is reported, then rewritten from the ta
 
   // As a bug (or a cache restored from an old backup) would: the flag's shards all say 0,
   // with versions older than anything the stream will send again.
+  // At once, so no check sees half of it.
   const values = await redis.hgetall(valuesKey('drift'));
-  for (const field of Object.keys(values).filter((f) => f.startsWith('shard:'))) {
-    await redis.hset(valuesKey('drift'), field, '0000000000000001|0');
-  }
-  await redis.hset(summaryKey('drift'), 'remaining', '0', 'available', '0');
+  const zeroed = Object.keys(values)
+    .filter((f) => f.startsWith('shard:'))
+    .flatMap((field) => [field, '0000000000000001|0']);
+  await redis
+    .multi()
+    .hset(valuesKey('drift'), ...zeroed)
+    .hset(summaryKey('drift'), 'remaining', '0', 'available', '0')
+    .exec();
   const broken = Date.now();
 
   const drift = await waitFor(

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import t from 'tap';
+import { readHarness } from '../setup/harness.js';
 import { makeTestDatabase } from '../support/database.js';
 
 const db = await makeTestDatabase(t);
@@ -236,5 +237,32 @@ t.test(
     t.equal(touchable['crs_api'], undefined, 'the API: no table at all');
     t.same(touchable['crs_cdc'], ['orders:SELECT', 'products:SELECT', 'stock_shards:SELECT'], 'CDC: reads');
     t.equal(touchable['crs_renderer'], undefined, 'the renderer: no crs table');
+  },
+);
+
+// Our pg_hba (deploy/local/postgres.ts); a server given through DATABASE_URL has its own.
+const ownServer = readHarness().startedServer;
+t.test(
+  'crs_cdc streams logically but cannot open a physical replication connection',
+  {
+    skip: !ownServer && 'the test Postgres was given (DATABASE_URL), not started by the project',
+  },
+  async (t) => {
+    const connect = async (replication: string) => {
+      const client = new pg.Client({ connectionString: db.urls.cdc, replication } as pg.ClientConfig);
+      try {
+        await client.connect();
+        const { rows } = await client.query('IDENTIFY_SYSTEM');
+        return rows.length === 1 ? 'ok' : 'no answer';
+      } catch (err) {
+        return (err as { code?: string }).code ?? String(err);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    };
+    // 28000 invalid_authorization_specification: no pg_hba line lets it in (pg_basebackup
+    // as crs_cdc would have copied the whole cluster, secrets included).
+    t.equal(await connect('true'), '28000', 'physical replication refused');
+    t.equal(await connect('database'), 'ok', 'logical replication (what CDC uses) allowed');
   },
 );
