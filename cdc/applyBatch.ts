@@ -21,6 +21,18 @@ import type { CdcMetrics } from './metrics.js';
 import { RECONCILED_MARKER, reconcile } from './reconcile.js';
 import type { Transaction } from './transactions.js';
 
+/** An effect of a batch failed; `dependency` names what it needed. */
+export class EffectError extends Error {
+  constructor(
+    readonly dependency: 'redis' | 'postgres' | 'rabbitmq',
+    message: string,
+    cause: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'EffectError';
+  }
+}
+
 export interface BatchDeps {
   pool: Pool;
   redis: Redis;
@@ -86,9 +98,9 @@ export function makeBatchApplier(deps: BatchDeps) {
       metrics.skipped.inc();
       log.warn(skipped, 'change skipped');
     }
-    const failed = (dependency: string, what: string) => (err: unknown) => {
+    const failed = (dependency: EffectError['dependency'], what: string) => (err: unknown) => {
       metrics.effectFailures.inc({ dependency });
-      throw new Error(`${what} failed (${dependency})`, { cause: err });
+      throw new EffectError(dependency, `${what} failed (${dependency})`, err);
     };
     // Both effects settle before the batch fails: a retry must not start while the first
     // try's enqueue still waits for a connection, or the two run at once when Postgres is

@@ -29,11 +29,11 @@ import { LogicalReplicationService } from 'pg-logical-replication';
 import type { Redis } from 'ioredis';
 import { backoffMs, sleep } from '../common/backoff.js';
 import type { CdcConfig } from '../common/config.js';
-import type { Pool } from '../common/db.js';
+import { isRetryable, type Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
-import { makeBatchApplier } from './applyBatch.js';
+import { EffectError, makeBatchApplier } from './applyBatch.js';
 import type { ChangeFeed } from './changeFeed.js';
-import { lsnNumber, type CdcMetrics } from './metrics.js';
+import { lsnNumber, lsnOf, type CdcMetrics } from './metrics.js';
 import { TolerantPgoutputPlugin, type DecodedMessage } from './pgoutput.js';
 import { reconcile } from './reconcile.js';
 import { makeAssembler, type Transaction } from './transactions.js';
@@ -68,6 +68,16 @@ type Item = { kind: 'txn'; txn: Transaction } | { kind: 'keepalive'; lsn: string
 
 /** Another process streams the slot: stand by (not a failure). */
 class SlotBusyError extends Error {}
+
+/**
+ * Postgres is going away (a shutdown or restart, a failover) or out of reach while a batch
+ * needs it. Retrying in place would hold the stream open, and a stopping server waits for its
+ * walsender, which waits for us to confirm what it sent: a shutdown stuck for pg_ctl's whole
+ * timeout (found by `crs faults`). So the stream is dropped, the walsender ends, and whatever
+ * was not applied comes again from the slot.
+ */
+const needsNewStream = (err: unknown) =>
+  err instanceof EffectError ? err.dependency === 'postgres' && isRetryable(err.cause) : isRetryable(err);
 
 /** START_REPLICATION on a slot another walsender streams: SQLSTATE 55006 (object_in_use). */
 const isSlotInUse = (err: unknown) => (err as { code?: string } | undefined)?.code === '55006';
@@ -153,9 +163,22 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       nextWake = woken();
     };
 
+    /**
+     * Tells the server everything before `lsn` is done. pg-logical-replication reports the
+     * LSN it is given plus one (as for a physical standby's "last byte + 1"); a logical
+     * client reports the position itself (Postgres' own subscriber reports the commit's end
+     * LSN). Plus one would skip, after a restart, a commit record that starts exactly there,
+     * and a stopping server waits until the reported position equals what it sent (WalSndDone):
+     * one byte past it, a shutdown hangs for pg_ctl's whole timeout (found by `crs faults`).
+     */
+    const report = (lsn: string, ping = false) => {
+      const n = lsnNumber(lsn);
+      if (n === 0) return Promise.resolve(false);
+      return service.acknowledge(lsnOf(n - 1), ping);
+    };
     const acknowledge = async (lsn: string) => {
       if (acknowledgedLsn && lsnNumber(lsn) <= lsnNumber(acknowledgedLsn)) return;
-      await service.acknowledge(lsn);
+      await report(lsn);
       acknowledgedLsn = lsn;
       metrics.acknowledgedLsn.set(lsnNumber(lsn));
     };
@@ -185,7 +208,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
     });
     service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
       // Answer with what is really done, never with what was merely received.
-      if (shouldRespond && acknowledgedLsn) void service.acknowledge(acknowledgedLsn);
+      if (shouldRespond && acknowledgedLsn) report(acknowledgedLsn).catch(() => undefined);
       // Between transactions everything before this point has been received: once the queue
       // ahead of it is handled, the slot may move here (so idle WAL is not retained).
       if (!assembler.open) {
@@ -208,7 +231,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
     // "reply requested" gets its keepalive (with its position) at once. Only what is done is
     // ever reported, as for every acknowledgement.
     askPosition = () => {
-      if (acknowledgedLsn) service.acknowledge(acknowledgedLsn, true).catch(() => undefined);
+      if (acknowledgedLsn) report(acknowledgedLsn, true).catch(() => undefined);
     };
     service.on('error', (err: unknown) => {
       failure ??= err;
@@ -263,7 +286,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
               break;
             } catch (err) {
               if (failure) throw failure;
-              if (err instanceof SlotBusyError) throw err;
+              if (err instanceof SlotBusyError || needsNewStream(err)) throw err;
               log.warn({ err, attempt, transactions: batch.length }, 'batch not applied; retrying');
               await sleep(backoffMs(attempt), stopping.signal);
               if (stopping.signal.aborted) throw new Error('stopped with a batch not applied');

@@ -110,3 +110,9 @@ export function lsnNumber(lsn: string): number {
   const [high = '0', low = '0'] = lsn.split('/');
   return parseInt(high, 16) * 2 ** 32 + parseInt(low, 16);
 }
+
+/** lsnNumber back to Postgres' form. */
+export function lsnOf(n: number): string {
+  const high = Math.floor(n / 2 ** 32);
+  return `${high.toString(16).toUpperCase()}/${(n - high * 2 ** 32).toString(16).toUpperCase()}`;
+}
