@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { ApiConfig } from '../common/config.js';
 import type { Router } from '@koa/router';
+import { redisSocketOptions } from '../common/connections.js';
 import { makePool, type Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { makeApp } from './app.js';
@@ -43,11 +44,17 @@ export async function startApi(
   options: StartApiOptions = {},
 ): Promise<RunningApi> {
   const pool = makePool(
-    { connectionString: config.databaseUrl, applicationName: 'crs-api', max: config.databasePoolSize },
+    {
+      connectionString: config.databaseUrl,
+      applicationName: 'crs-api',
+      max: config.databasePoolSize,
+      network: config.network,
+    },
     log,
   );
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, {
+        ...redisSocketOptions(config.network),
         // Fail fast: a slow flag read falls back to Postgres instead of holding the request.
         commandTimeout: 250,
         maxRetriesPerRequest: 1,
@@ -72,9 +79,10 @@ export async function startApi(
     metrics,
     orders: options.orders?.(pool) ?? makeOrderIntake({ pool, config, metrics }),
     stock: makeStockSource({ pool, redis, log }),
-    stockEvents: makeStockAnnouncements({ redisUrl: config.redisUrl, pool, log }),
+    stockEvents: makeStockAnnouncements({ redisUrl: config.redisUrl, network: config.network, pool, log }),
     vouchers: makeVoucherEvents({
       amqpUrl: config.amqpUrl,
+      network: config.network,
       exchange: config.voucherExchange,
       log,
       store,

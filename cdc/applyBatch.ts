@@ -39,6 +39,8 @@ export interface BatchDeps {
   feed: ChangeFeed;
   log: Logger;
   metrics: CdcMetrics;
+  /** Told what the batch waits on now, for the consumer's watchdog. */
+  onStep?: (step: string) => void;
   /** Raw latency samples (seconds), for benchmarks that need exact percentiles. */
   observe?: (kind: 'redis' | 'job', seconds: number) => void;
 }
@@ -105,6 +107,7 @@ export function makeBatchApplier(deps: BatchDeps) {
     // Both effects settle before the batch fails: a retry must not start while the first
     // try's enqueue still waits for a connection, or the two run at once when Postgres is
     // back (found by `crs faults` across a restart).
+    deps.onStep?.('the stock flag (redis) and render jobs (postgres)');
     const [stock, jobs] = await Promise.allSettled([
       writeStock(effects).catch(failed('redis', 'stock flag write')),
       queueJobs(effects).catch(failed('postgres', 'render job enqueue')),
@@ -117,6 +120,7 @@ export function makeBatchApplier(deps: BatchDeps) {
       const event = stockEvents.get(item.stockOf);
       return event ? [event] : [];
     });
+    deps.onStep?.('the change feed (rabbitmq)');
     await deps.feed.publish(events).catch(failed('rabbitmq', 'change feed publish'));
 
     for (const txn of batch) {

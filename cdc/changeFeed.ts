@@ -6,10 +6,13 @@
  * deduplicate on the event id).
  */
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { NetworkConfig } from '../common/config.js';
+import { amqpConnection } from '../common/connections.js';
 import type { Logger } from '../common/log.js';
 import type { ChangeEvent } from './effects.js';
 
 export const CHANGES_EXCHANGE = 'crs.changes';
+const CONFIRM_TIMEOUT_MS = 10_000;
 
 export interface ChangeFeed {
   /** Publishes and waits for the broker's confirms; throws if any was not confirmed. */
@@ -17,13 +20,14 @@ export interface ChangeFeed {
   close(): Promise<void>;
 }
 
-export function makeChangeFeed(url: string, log: Logger): ChangeFeed {
+export function makeChangeFeed(url: string, log: Logger, network: NetworkConfig): ChangeFeed {
+  const amqpTarget = amqpConnection(url, network);
   let connection: ChannelModel | undefined;
   let channel: ConfirmChannel | undefined;
 
   async function open(): Promise<ConfirmChannel> {
     if (channel) return channel;
-    const conn = await amqp.connect(url, { timeout: 5_000 });
+    const conn = await amqp.connect(amqpTarget.url, amqpTarget.socketOptions);
     conn.on('error', (err: Error) => log.warn({ err }, 'change feed connection error'));
     conn.on('close', () => {
       connection = undefined;
@@ -54,7 +58,19 @@ export function makeChangeFeed(url: string, log: Logger): ChangeFeed {
             timestamp: Math.floor(Date.parse(event.commitTime) / 1000),
           });
         }
-        await ch.waitForConfirms();
+        // A broker that takes messages and never confirms them (blocked by a memory or disk
+        // alarm, or hung) must not hold the batch for ever: past this, the publish fails and
+        // the channel is dropped.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          ch.waitForConfirms(),
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`no publisher confirms within ${CONFIRM_TIMEOUT_MS} ms`)),
+              CONFIRM_TIMEOUT_MS,
+            );
+          }),
+        ]).finally(() => clearTimeout(timer));
       } catch (err) {
         // The channel may be half-broken; the next publish opens a fresh one.
         channel = undefined;

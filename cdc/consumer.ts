@@ -29,7 +29,7 @@ import { LogicalReplicationService } from 'pg-logical-replication';
 import type { Redis } from 'ioredis';
 import { backoffMs, sleep } from '../common/backoff.js';
 import type { CdcConfig } from '../common/config.js';
-import { isRetryable, type Pool } from '../common/db.js';
+import { isRetryable, pgSocketOptions, type Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { EffectError, makeBatchApplier } from './applyBatch.js';
 import type { ChangeFeed } from './changeFeed.js';
@@ -55,7 +55,13 @@ export interface Consumer {
   /** Finishes the batch in hand, acknowledges it and releases the slot. */
   stop(): Promise<void>;
   /** streaming: the replication stream is open (changes committed from now on are seen). */
-  status(): { role: ConsumerRole; streaming: boolean; acknowledgedLsn: string | undefined };
+  status(): {
+    role: ConsumerRole;
+    streaming: boolean;
+    acknowledgedLsn: string | undefined;
+    /** Set while the oldest received transaction has waited past CDC_STALL_MS. */
+    stalled: { seconds: number; waitingOn: string } | undefined;
+  };
   /**
    * Resolves true once every transaction whose commit record lies before `lsn` (e.g.
    * pg_current_wal_insert_lsn() read after a snapshot) has had its effects applied and been
@@ -64,7 +70,7 @@ export interface Consumer {
   appliedThrough(lsn: string, timeoutMs: number): Promise<boolean>;
 }
 
-type Item = { kind: 'txn'; txn: Transaction } | { kind: 'keepalive'; lsn: string };
+type Item = { kind: 'txn'; txn: Transaction; receivedAt: number } | { kind: 'keepalive'; lsn: string };
 
 /** Another process streams the slot: stand by (not a failure). */
 class SlotBusyError extends Error {}
@@ -84,7 +90,7 @@ const isSlotInUse = (err: unknown) => (err as { code?: string } | undefined)?.co
 
 export function makeConsumer(deps: CdcDeps): Consumer {
   const { config, log, metrics } = deps;
-  const applyBatch = makeBatchApplier(deps);
+  const applyBatch = makeBatchApplier({ ...deps, onStep: (step) => (waitingOn = step) });
   const stopping = new AbortController();
   let role: ConsumerRole = 'starting';
   /** Told once that another consumer streams the slot (not at every retry). */
@@ -92,6 +98,15 @@ export function makeConsumer(deps: CdcDeps): Consumer {
   let acknowledgedLsn: string | undefined;
   let streaming = false;
   let running: Promise<void> | undefined;
+  // The watchdog's view: since when the oldest transaction received and not yet applied has
+  // waited (kept across stream restarts: the same transactions come again), and what the
+  // consumer waits on now.
+  let unappliedSince: number | undefined;
+  let waitingOn = 'nothing';
+  const stalled = () =>
+    unappliedSince !== undefined && Date.now() - unappliedSince > config.stallMs
+      ? { seconds: Math.round((Date.now() - unappliedSince) / 1000), waitingOn }
+      : undefined;
   /** Asks the server for its position now (a keepalive comes back and is acknowledged). */
   let askPosition: () => void = () => undefined;
 
@@ -138,7 +153,11 @@ export function makeConsumer(deps: CdcDeps): Consumer {
   /** One replication stream, until it ends, fails, the slot is lost to another, or we stop. */
   async function stream() {
     const service = new LogicalReplicationService(
-      { connectionString: config.databaseUrl, application_name: 'crs-cdc' },
+      {
+        connectionString: config.databaseUrl,
+        application_name: 'crs-cdc',
+        ...pgSocketOptions(config.network),
+      },
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
     );
     const plugin = new TolerantPgoutputPlugin({
@@ -183,7 +202,11 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       metrics.acknowledgedLsn.set(lsnNumber(lsn));
     };
 
+    // When the server was last heard (data or keepalive): a partition or a hung server sends
+    // nothing, and the socket may never say so.
+    let lastHeard = Date.now();
     service.on('data', (lsn: string, message: DecodedMessage) => {
+      lastHeard = Date.now();
       // Stopping: finish what was received, take nothing new (it is not acknowledged, so
       // whoever streams next gets it).
       if (stopping.signal.aborted) return;
@@ -199,7 +222,8 @@ export function makeConsumer(deps: CdcDeps): Consumer {
         return;
       }
       if (!txn) return;
-      queue.push({ kind: 'txn', txn });
+      unappliedSince ??= Date.now();
+      queue.push({ kind: 'txn', txn, receivedAt: Date.now() });
       if (queue.length >= config.queueMax && !failure) {
         // Backpressure: drop the stream; what is not acknowledged comes again later.
         failure = new Error(`more than ${config.queueMax} transactions waiting; restarting the stream`);
@@ -207,6 +231,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       notify();
     });
     service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
+      lastHeard = Date.now();
       // Answer with what is really done, never with what was merely received.
       if (shouldRespond && acknowledgedLsn) report(acknowledgedLsn).catch(() => undefined);
       // Between transactions everything before this point has been received: once the queue
@@ -225,7 +250,12 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       metrics.leader.set(1);
       standingBy = false;
       log.info({ slot: config.slotName }, 'active consumer: streaming the slot');
-      walsender = slotHolder();
+      // Not known, no batch may be applied: a failed look restarts the stream.
+      walsender = slotHolder().catch((err: unknown) => {
+        failure ??= err;
+        notify();
+        return undefined;
+      });
     });
     // An idle server says where it is only every wal_sender_timeout / 2; a status update with
     // "reply requested" gets its keepalive (with its position) at once. Only what is done is
@@ -262,6 +292,36 @@ export function makeConsumer(deps: CdcDeps): Consumer {
     const onStop = () => notify();
     stopping.signal.addEventListener('abort', onStop);
 
+    // The watchdog, every second: a silent server is asked for its position, and after
+    // CDC_STREAM_TIMEOUT_MS of silence the stream is given up (it is probably cut off); a
+    // transaction waiting past CDC_STALL_MS is reported (log, /readyz, metrics) and the stream
+    // restarted. Every wait inside a batch is bounded (query, command and confirm timeouts),
+    // so the loop sees the failure within one of them.
+    let stallReported = false;
+    const watchdog = setInterval(() => {
+      const silentMs = Date.now() - lastHeard;
+      if (streaming && silentMs > config.streamTimeoutMs / 2) askPosition();
+      if (!failure && silentMs > config.streamTimeoutMs) {
+        failure = new Error(`nothing heard from the server for ${silentMs} ms; restarting the stream`);
+        notify();
+        service.stop().catch(() => undefined);
+      }
+      const age = unappliedSince === undefined ? 0 : (Date.now() - unappliedSince) / 1000;
+      metrics.oldestUnappliedSeconds.set(age);
+      const stall = stalled();
+      if (stall && !stallReported) {
+        stallReported = true;
+        metrics.stalls.inc();
+        log.error(
+          { waitingOn: stall.waitingOn, seconds: stall.seconds, queued: queue.length },
+          'a committed transaction has waited too long to be applied; restarting the stream',
+        );
+        failure ??= new Error(`stalled for ${stall.seconds} s waiting on ${stall.waitingOn}`);
+        notify();
+      }
+    }, 1_000);
+    watchdog.unref();
+
     try {
       for (;;) {
         if (failure) throw failure;
@@ -278,9 +338,14 @@ export function makeConsumer(deps: CdcDeps): Consumer {
           queue.shift();
           batch.push(item.txn);
         }
+        const nextUnapplied = () => {
+          const first = queue.find((item) => item.kind === 'txn');
+          return first?.kind === 'txn' ? first.receivedAt : undefined;
+        };
         if (batch.length > 0) {
           for (let attempt = 0; ; attempt += 1) {
             try {
+              waitingOn = "the slot's holder (postgres)";
               await ensureStillStreaming();
               await applyBatch(batch);
               break;
@@ -288,11 +353,15 @@ export function makeConsumer(deps: CdcDeps): Consumer {
               if (failure) throw failure;
               if (err instanceof SlotBusyError || needsNewStream(err)) throw err;
               log.warn({ err, attempt, transactions: batch.length }, 'batch not applied; retrying');
+              waitingOn = `a retry after: ${err instanceof Error ? err.message : String(err)}`;
               await sleep(backoffMs(attempt), stopping.signal);
               if (stopping.signal.aborted) throw new Error('stopped with a batch not applied');
             }
           }
+          waitingOn = 'the acknowledgement';
           await acknowledge((batch[batch.length - 1] as Transaction).endLsn);
+          unappliedSince = nextUnapplied();
+          waitingOn = 'nothing';
           continue;
         }
         if (keepalive && queue.length === 0) {
@@ -305,6 +374,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
         await nextWake;
       }
     } finally {
+      clearInterval(watchdog);
       streaming = false;
       askPosition = () => undefined;
       stopping.signal.removeEventListener('abort', onStop);
@@ -345,6 +415,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       }
     }
     role = 'stopped';
+    unappliedSince = undefined;
     metrics.leader.set(0);
   }
 
@@ -357,7 +428,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       stopping.abort();
       await running;
     },
-    status: () => ({ role, streaming, acknowledgedLsn }),
+    status: () => ({ role, streaming, acknowledgedLsn, stalled: stalled() }),
     async appliedThrough(lsn, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       const target = lsnNumber(lsn);

@@ -97,6 +97,16 @@ export function makeCdcMetrics(options: { defaultMetrics: boolean }) {
       help: 'Stock flags rewritten from the tables after disagreeing at two comparisons in a row',
       registers,
     }),
+    oldestUnappliedSeconds: new Gauge({
+      name: 'crs_cdc_oldest_unapplied_seconds',
+      help: 'How long the oldest transaction received and not yet applied has waited (0: none)',
+      registers,
+    }),
+    stalls: new Counter({
+      name: 'crs_cdc_stalls_total',
+      help: 'Times a received transaction waited past CDC_STALL_MS and the stream was restarted',
+      registers,
+    }),
     leader: new Gauge({
       name: 'crs_cdc_leader',
       help: '1 while this process is the active consumer, 0 while it stands by',

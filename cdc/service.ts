@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import type { CdcConfig } from '../common/config.js';
+import { redisSocketOptions } from '../common/connections.js';
 import { makePool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { runChecks, startProbeServer, type ProbeServer } from '../common/probeServer.js';
@@ -27,15 +28,21 @@ export async function startCdc(
   log: Logger,
   options: { observe?: (kind: 'redis' | 'job', seconds: number) => void } = {},
 ): Promise<RunningCdc> {
-  const pool = makePool({ connectionString: config.databaseUrl, applicationName: 'crs-cdc', max: 4 }, log);
+  const pool = makePool(
+    { connectionString: config.databaseUrl, applicationName: 'crs-cdc', max: 4, network: config.network },
+    log,
+  );
   const redis = new Redis(config.redisUrl, {
     // Commands wait for a reconnect instead of failing at once; the consumer retries anyway.
     maxRetriesPerRequest: 2,
-    connectTimeout: 5_000,
+    ...redisSocketOptions(config.network),
+    // A command the server never answers (a hung or cut-off Redis) fails the batch, which is
+    // retried: never a wait without end.
+    commandTimeout: 5_000,
     lazyConnect: false,
   });
   redis.on('error', (err: Error) => log.debug({ err }, 'redis error'));
-  const feed = makeChangeFeed(config.amqpUrl, log);
+  const feed = makeChangeFeed(config.amqpUrl, log, config.network);
   const metrics = makeCdcMetrics({ defaultMetrics: true });
   const consumer = makeConsumer({ config, pool, redis, feed, log, metrics, ...options });
 
@@ -64,11 +71,13 @@ export async function startCdc(
       });
       const status = consumer.status();
       return {
-        ready: ready && status.role !== 'stopped',
+        // A stalled consumer is not ready: what it waits on is in the details (and the logs).
+        ready: ready && status.role !== 'stopped' && !status.stalled,
         details: {
           role: status.role,
           streaming: status.streaming,
           acknowledgedLsn: status.acknowledgedLsn,
+          ...(status.stalled && { stalled: status.stalled }),
           checks,
         },
       };

@@ -123,6 +123,32 @@ export function loadMigrateConfig(env: Env): MigrateConfig {
   });
 }
 
+/**
+ * How every connection to Postgres, Redis and RabbitMQ notices a peer that is gone (a lost
+ * node: no FIN, no RST) or stops answering (a hung server, a partition), so that nothing waits
+ * forever: TCP keepalive on every socket, bounded connects and queries, AMQP heartbeats.
+ * Applied by common/db.ts and common/connections.ts.
+ */
+export interface NetworkConfig {
+  /** TCP keepalive: first probe after this much silence (then every second, ten times). */
+  readonly keepAliveMs: number;
+  /** Bound on opening any connection. */
+  readonly connectTimeoutMs: number;
+  /** Client-side bound on one Postgres query (server-side limits come on top). */
+  readonly queryTimeoutMs: number;
+  /** AMQP heartbeat: a broker silent for two of these is taken for gone. */
+  readonly amqpHeartbeatSeconds: number;
+}
+
+export function readNetwork(env: Env): NetworkConfig {
+  return Object.freeze({
+    keepAliveMs: readInteger(env, 'NET_KEEPALIVE_MS', 5_000, 1_000, 600_000),
+    connectTimeoutMs: readInteger(env, 'NET_CONNECT_TIMEOUT_MS', 5_000, 500, 120_000),
+    queryTimeoutMs: readInteger(env, 'PG_QUERY_TIMEOUT_MS', 10_000, 1_000, 600_000),
+    amqpHeartbeatSeconds: readInteger(env, 'AMQP_HEARTBEAT_S', 5, 1, 600),
+  });
+}
+
 export interface ApiConfig {
   readonly port: number;
   readonly host: string;
@@ -155,6 +181,7 @@ export interface ApiConfig {
   readonly authFailureLimitPerMinute: number;
   /** Take the client address from X-Forwarded-For (behind an ingress or load balancer). */
   readonly trustProxy: boolean;
+  readonly network: NetworkConfig;
   readonly logLevel: LevelWithSilent;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
@@ -230,6 +257,7 @@ export function loadApiConfig(env: Env): ApiConfig {
     staffRateLimitPerMinute: readInteger(env, 'RATE_LIMIT_STAFF_PER_MINUTE', 120, 1, 1_000_000),
     authFailureLimitPerMinute: readInteger(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 10, 1, 10_000),
     trustProxy: readSwitch(env, 'TRUST_PROXY', false),
+    network: readNetwork(env),
     logLevel: readLogLevel(env),
     bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 16 * 1024, 256, 1024 * 1024),
     shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
@@ -328,10 +356,15 @@ export interface CdcConfig {
   readonly batchMax: number;
   /** Decoded transactions held in memory before the stream is paused. */
   readonly queueMax: number;
+  /** A stream the server has said nothing on for this long is given up (a partition). */
+  readonly streamTimeoutMs: number;
+  /** A received transaction not applied after this long: reported and the stream restarted. */
+  readonly stallMs: number;
   /** How often a standby asks for the slot (START_REPLICATION) while another streams it. */
   readonly standbyRetryMs: number;
   /** Between comparisons of every stock flag with the tables (cdc/stockDriftGuard.ts); 0: never. */
   readonly stockCheckMs: number;
+  readonly network: NetworkConfig;
   readonly logLevel: LevelWithSilent;
 }
 
@@ -347,7 +380,10 @@ export function loadCdcConfig(env: Env): CdcConfig {
     batchMax: readInteger(env, 'CDC_BATCH_MAX', 500, 1, 10_000),
     queueMax: readInteger(env, 'CDC_QUEUE_MAX', 20_000, 100, 1_000_000),
     standbyRetryMs: readInteger(env, 'CDC_STANDBY_RETRY_MS', 1_000, 100, 60_000),
+    streamTimeoutMs: readInteger(env, 'CDC_STREAM_TIMEOUT_MS', 15_000, 2_000, 600_000),
+    stallMs: readInteger(env, 'CDC_STALL_MS', 30_000, 1_000, 3_600_000),
     stockCheckMs: readInteger(env, 'CDC_STOCK_CHECK_MS', 10_000, 0, 86_400_000),
+    network: readNetwork(env),
     logLevel: readLogLevel(env),
   });
 }
@@ -390,8 +426,14 @@ export interface RendererConfig {
    * expired (the daily purge_personal_data task).
    */
   readonly piiRetentionDays: number;
+  /**
+   * A worker pool's lease (crs.renderer_leases): renewed every quarter of it; jobs of a pool
+   * whose lease lapsed are unlocked for other renderers.
+   */
+  readonly leaseMs: number;
   readonly port: number;
   readonly host: string;
+  readonly network: NetworkConfig;
   readonly logLevel: LevelWithSilent;
 }
 
@@ -407,8 +449,10 @@ export function loadRendererConfig(env: Env): RendererConfig {
     notifyArn,
     voucherExpiryDays: readInteger(env, 'VOUCHER_EXPIRY_DAYS', 90, 1, 3650),
     piiRetentionDays: readInteger(env, 'PII_RETENTION_DAYS', 30, 0, 3650),
+    leaseMs: readInteger(env, 'RENDERER_LEASE_MS', 20_000, 2_000, 600_000),
     port: readInteger(env, 'RENDERER_PORT', 3002, 0, 65535),
     host: raw(env, 'HOST') ?? '0.0.0.0',
+    network: readNetwork(env),
     logLevel: readLogLevel(env),
   });
 }

@@ -4,6 +4,7 @@
  * written) rather than a bug.
  */
 import pg from 'pg';
+import type { NetworkConfig } from './config.js';
 import type { Logger } from './log.js';
 
 export type Pool = pg.Pool;
@@ -16,9 +17,18 @@ export interface PoolOptions {
   connectionString: string;
   applicationName: string;
   max?: number;
-  /** Client-side bound on any one query, so a dead network never hangs a request. */
-  queryTimeoutMs?: number;
-  connectionTimeoutMs?: number;
+  /** Keepalive and bounds (common/config.ts, NetworkConfig); the defaults are its defaults. */
+  network?: Partial<NetworkConfig>;
+}
+
+/** What every Postgres connection of ours is opened with (pools, the replication stream). */
+export function pgSocketOptions(network: Partial<NetworkConfig> = {}) {
+  return {
+    // A peer gone without FIN or RST (a lost node) is noticed within seconds, not hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: network.keepAliveMs ?? 5_000,
+    connectionTimeoutMillis: network.connectTimeoutMs ?? 5_000,
+  };
 }
 
 export function makePool(options: PoolOptions, log: Logger): Pool {
@@ -26,8 +36,9 @@ export function makePool(options: PoolOptions, log: Logger): Pool {
     connectionString: options.connectionString,
     application_name: options.applicationName,
     max: options.max ?? 10,
-    query_timeout: options.queryTimeoutMs ?? 10_000,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    ...pgSocketOptions(options.network),
+    // Client-side bound on any one query, so a dead network never hangs a request.
+    query_timeout: options.network?.queryTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
   });
   // An idle client that loses its connection emits here; without a listener the process dies.

@@ -15,6 +15,7 @@ import type { ObjectStore } from '../common/objectStore.js';
 import type { FontSet } from './fonts.js';
 import type { RendererMetrics } from './metrics.js';
 import { renderVoucher, type VoucherData } from './voucherPdf.js';
+import type { WorkerLiveness } from './workerLiveness.js';
 
 export interface TaskDeps {
   pool: Pool;
@@ -22,6 +23,17 @@ export interface TaskDeps {
   fonts: FontSet;
   log: Logger;
   metrics: RendererMetrics;
+  liveness: Pick<WorkerLiveness, 'held'>;
+}
+
+/**
+ * This renderer's pool no longer holds the job: its lease lapsed (it was frozen or cut off)
+ * and another renderer took the job. Thrown, not returned: a completion would delete the job
+ * by id under the renderer that runs it now, while graphile-worker records a failure only for
+ * the pool that holds the job, so this one changes nothing.
+ */
+export class JobTakenOverError extends Error {
+  override name = 'JobTakenOverError';
 }
 
 const ORDER_ID = /^[A-Za-z0-9_-]{8,64}$/;
@@ -86,6 +98,13 @@ export function makeRenderVoucherTask(deps: TaskDeps): Task {
       );
     }
 
+    // The fence: a renderer woken after its lease lapsed stores nothing another one may be
+    // storing (one PUT, one bucket notification per voucher).
+    const { locked_by: pool } = helpers.job;
+    if (pool && !(await deps.liveness.held(helpers.job.id, pool))) {
+      log.warn('job taken over by another renderer while this one was frozen or cut off; not stored');
+      throw new JobTakenOverError(`render job ${helpers.job.id} is no longer held by ${pool}`);
+    }
     let stored: { key: string } | undefined;
     for (let attempt = 1; !stored; attempt += 1) {
       const endUpload = deps.metrics.uploadSeconds.startTimer();

@@ -34,11 +34,16 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
   await setUpBucket(store, { notifyArn: config.notifyArn, expiryDays: config.voucherExpiryDays }, log);
 
   const pool = makePool(
-    { connectionString: config.databaseUrl, applicationName: 'crs-renderer', max: config.concurrency + 2 },
+    {
+      connectionString: config.databaseUrl,
+      applicationName: 'crs-renderer',
+      max: config.concurrency + 2,
+      network: config.network,
+    },
     log,
   );
   const metrics = makeRendererMetrics({ defaultMetrics: true });
-  const liveness = await makeWorkerLiveness(config.databaseUrl, log);
+  const liveness = makeWorkerLiveness({ pool, log, leaseMs: config.leaseMs });
   // Listeners go on before run(): its workers are created (and announced) while it starts.
   const events: WorkerEvents = new EventEmitter();
   // The worker pool of the runner now running (a runner started again has a new one).
@@ -77,8 +82,9 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     // dies of an unhandled rejection (found by `crs faults`). Batching them also saves a
     // round trip per job under load.
     // The local queue fetches (and locks) up to concurrency + 1 jobs in one query and hands
-    // them to workers as they free up, instead of one query per job; a renderer killed with
-    // jobs in it leaves them locked under its pool id until the liveness sweep frees them.
+    // them to workers as they free up, instead of one query per job; a renderer killed, frozen
+    // or cut off with jobs in it leaves them locked under its pool id until its lease lapses
+    // and a sweep frees them (workerLiveness.ts).
     preset: {
       worker: {
         completeJobBatchDelay: 0,
@@ -88,7 +94,7 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     },
     logger: toGraphileLogger(log),
     taskList: {
-      render_voucher: makeRenderVoucherTask({ pool, store, fonts, log, metrics }),
+      render_voucher: makeRenderVoucherTask({ pool, store, fonts, log, metrics, liveness }),
       [PURGE_TASK]: makePurgePersonalDataTask({
         pool,
         log,
@@ -130,8 +136,8 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     }
   };
   void keepRunning();
-  // Jobs left locked by renderers that died are taken up again now, not in four hours.
-  await liveness.sweep().catch((err: unknown) => log.warn({ err }, 'dead worker sweep failed'));
+  // Jobs left locked by renderers whose lease lapsed are taken up again now, not in four hours.
+  await liveness.sweep().catch((err: unknown) => log.warn({ err }, 'lapsed renderer lease sweep failed'));
 
   const probes = await startProbeServer({
     port: config.port,
@@ -157,6 +163,10 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
         // Running jobs finish; none is taken after this. (A runner that stopped by itself and
         // is being replaced refuses a second stop: nothing is lost by ignoring that.)
         await runner.stop().catch((err: unknown) => log.debug({ err }, 'runner already stopped'));
+        // Our leases end now rather than lapse: anything still locked under them runs elsewhere.
+        await liveness
+          .retire([...pools])
+          .catch((err: unknown) => log.warn({ err }, 'could not end our leases'));
         await liveness.close();
         await probes.close();
         await pool.end();

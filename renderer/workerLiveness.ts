@@ -1,121 +1,98 @@
 /**
- * Jobs of a renderer that died (kill -9, a lost node) must not wait for graphile-worker's
- * four-hour lock expiry. Each of our worker pools (graphile-worker 0.17 locks a job under the
- * id of the pool whose worker runs it: `locked_by` is a pool id) holds a session advisory
- * lock named after that id on a connection of its own while it lives; at start and every
- * minute, a renderer looks at the ids holding jobs, and one whose lock can be taken is dead: its
- * jobs are unlocked (graphile_worker.force_unlock_workers) and run again elsewhere. A job
- * unlocked a moment too early runs twice, which rendering's idempotence makes harmless.
- * The session survives Postgres restarting: the next use opens a new one and takes the locks
- * of our live workers again.
+ * Jobs of a renderer that died, hung (SIGSTOP) or lost the network must not wait for
+ * graphile-worker's four-hour lock expiry. graphile-worker 0.17 locks a job under the id of
+ * the worker pool whose worker runs it (`locked_by` is a pool id), so each pool of ours holds
+ * a lease in crs.renderer_leases, renewed every leaseMs / 4; every renderer, at start and
+ * every leaseMs / 2, unlocks the jobs of pools whose lease lapsed (sql/renderer_leases.sql),
+ * and another renderer takes them at its next poll. A lease lapses on the database's clock
+ * whatever the holder's sockets do: a session lock (what this was) stays held by a frozen
+ * process's open connection, or a lost node's, for as long as the server's TCP keepalive
+ * takes to give up.
+ *
+ * A pool woken after its lease lapsed may still hold jobs in memory: before storing a voucher
+ * the task asks `held` (renderVoucherTask.ts), and a job taken over is not stored twice.
  */
-import pg from 'pg';
+import type { Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 
-const SWEEP_MS = 60_000;
-const key = (workerId: string) => `crs.renderer.worker:${workerId}`;
-
 export interface WorkerLiveness {
-  /** Marks a worker of this process alive for as long as the process lives. */
+  /** Marks a worker pool of this process alive (its lease is taken now and renewed). */
   alive(workerId: string): Promise<void>;
   /**
-   * Workers of this process that are gone (their runner stopped): their locks are let go and
-   * the jobs they held are unlocked now, so they run again without waiting for a sweep.
+   * Pools of this process that are gone (their runner stopped): their leases end and the
+   * jobs they held are unlocked now, so they run again without waiting for a sweep.
    */
   retire(workerIds: string[]): Promise<void>;
-  /** Unlocks the jobs of workers that are not alive; returns their ids. */
+  /** Unlocks the jobs of pools whose lease lapsed; returns those pools. */
   sweep(): Promise<string[]>;
+  /**
+   * Whether this pool still holds this job and will for a while: false when another renderer
+   * may have it (its lease lapsed and the job was unlocked). An answer is trusted only if, when
+   * it arrives, the lease is still valid by this process's own clock (renewal sent + lease,
+   * less a tenth): a process frozen while the question was on its way gets a stale "yes", but
+   * wakes with its clock past that bound, renews and asks again.
+   */
+  held(jobId: string, workerId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
-export async function makeWorkerLiveness(connectionString: string, log: Logger): Promise<WorkerLiveness> {
+export function makeWorkerLiveness(options: { pool: Pool; log: Logger; leaseMs: number }): WorkerLiveness {
+  const { pool, log, leaseMs } = options;
   const ours = new Set<string>();
-  let closed = false;
-  // The session whose advisory locks say "alive". Postgres restarting (or failing over) ends
-  // it and every lock with it: the next use opens a new one and takes our locks again.
-  let session: pg.Client | undefined;
-  const open = async (): Promise<pg.Client> => {
-    if (closed) throw new Error('worker liveness is closed');
-    if (session) return session;
-    const client = new pg.Client({ connectionString, application_name: 'crs-renderer-liveness' });
-    const drop = () => {
-      if (session === client) session = undefined;
-    };
-    client.on('error', (err) => {
-      log.warn({ err }, 'liveness connection error');
-      drop();
-    });
-    client.on('end', drop);
-    await client.connect();
-    for (const workerId of ours) {
-      await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key(workerId)]);
-    }
-    session = client;
-    return client;
-  };
-  await open();
 
-  // One session, one query at a time.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: (session: pg.Client) => Promise<T>): Promise<T> => {
-    const run = () => open().then(fn);
-    const next = queue.then(run, run);
-    queue = next.catch(() => undefined);
-    return next;
+  /** When the last renewal that succeeded was sent: no lease of ours lapses before + leaseMs. */
+  let renewalSentAt = 0;
+  const renew = async (workerIds: string[]) => {
+    if (workerIds.length === 0) return;
+    const sentAt = Date.now();
+    await pool.query('select crs.renew_renderer_leases($1::text[], $2)', [workerIds, leaseMs]);
+    renewalSentAt = Math.max(renewalSentAt, sentAt);
+  };
+  const leaseValid = () => Date.now() < renewalSentAt + leaseMs * 0.9;
+  const sweep = async () => {
+    const { rows } = await pool.query<{ lapsed: string[] }>(
+      'select crs.unlock_lapsed_renderer_jobs() as lapsed',
+    );
+    const lapsed = rows[0]?.lapsed ?? [];
+    if (lapsed.length > 0)
+      log.warn({ workers: lapsed }, 'unlocked the jobs of renderer pools whose lease lapsed');
+    return lapsed;
   };
 
-  const unlockJobsOf = (client: pg.Client, workerIds: string[]) =>
-    client.query('select graphile_worker.force_unlock_workers($1::text[])', [workerIds]);
-
-  const sweep = () =>
-    serial(async (client) => {
-      const { rows } = await client.query<{ locked_by: string }>(
-        `select distinct locked_by from graphile_worker._private_jobs where locked_by is not null`,
-      );
-      const dead: string[] = [];
-      for (const { locked_by: workerId } of rows) {
-        if (ours.has(workerId)) continue;
-        const { rows: got } = await client.query<{ ok: boolean }>(
-          'select pg_try_advisory_lock(hashtextextended($1, 0)) as ok',
-          [key(workerId)],
-        );
-        if (!got[0]?.ok) continue; // held: that worker lives
-        await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key(workerId)]);
-        dead.push(workerId);
-      }
-      if (dead.length > 0) {
-        await unlockJobsOf(client, dead);
-        log.warn({ workers: dead }, 'unlocked the jobs of renderer workers that died');
-      }
-      return dead;
-    });
-
-  const timer = setInterval(() => {
-    sweep().catch((err: unknown) => log.warn({ err }, 'dead worker sweep failed'));
-  }, SWEEP_MS);
-  timer.unref();
+  const renewal = setInterval(() => {
+    renew([...ours]).catch((err: unknown) => log.warn({ err }, 'renderer lease renewal failed'));
+  }, leaseMs / 4);
+  renewal.unref();
+  const sweeping = setInterval(() => {
+    sweep().catch((err: unknown) => log.warn({ err }, 'lapsed renderer lease sweep failed'));
+  }, leaseMs / 2);
+  sweeping.unref();
 
   return {
     async alive(workerId) {
       ours.add(workerId);
-      await serial((client) =>
-        client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key(workerId)]),
-      );
+      await renew([workerId]);
     },
     async retire(workerIds) {
       for (const workerId of workerIds) ours.delete(workerId);
-      await serial(async (client) => {
-        for (const workerId of workerIds) {
-          await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key(workerId)]);
-        }
-        await unlockJobsOf(client, workerIds);
-      });
+      await pool.query('select crs.end_renderer_leases($1::text[])', [workerIds]);
     },
     sweep,
+    async held(jobId, workerId) {
+      for (;;) {
+        const { rows } = await pool.query<{ held: boolean }>(
+          'select crs.render_job_held($1::bigint, $2) as held',
+          [jobId, workerId],
+        );
+        if (rows[0]?.held !== true) return false;
+        if (leaseValid()) return true;
+        await renew([...ours]);
+      }
+    },
     async close() {
-      closed = true;
-      clearInterval(timer);
-      await session?.end().catch(() => undefined);
+      clearInterval(renewal);
+      clearInterval(sweeping);
+      // The leases lapse on their own; a clean stop retires its pools first (service.ts).
     },
   };
 }

@@ -9,6 +9,8 @@
  */
 import { Redis } from 'ioredis';
 import type { Pool } from '../../common/db.js';
+import { readNetwork, type NetworkConfig } from '../../common/config.js';
+import { redisSocketOptions } from '../../common/connections.js';
 import type { Logger } from '../../common/log.js';
 import { STOCK_CHANNEL, parseStockAnnouncement } from '../../common/stockFlag.js';
 import { getStock, type Stock } from '../database/stock.js';
@@ -25,6 +27,7 @@ const POLL_MS = 2_000;
 
 export function makeStockAnnouncements(deps: {
   redisUrl: string | undefined;
+  network?: NetworkConfig;
   pool: Pool;
   log: Logger;
   pollMs?: number;
@@ -42,7 +45,12 @@ export function makeStockAnnouncements(deps: {
   };
 
   // Subscribed once; ioredis reconnects and re-subscribes by itself after a drop.
-  const subscriber = deps.redisUrl ? new Redis(deps.redisUrl, { maxRetriesPerRequest: null }) : undefined;
+  const subscriber = deps.redisUrl
+    ? new Redis(deps.redisUrl, {
+        ...redisSocketOptions(deps.network ?? readNetwork({})),
+        maxRetriesPerRequest: null,
+      })
+    : undefined;
   subscriber?.on('error', (err: Error) => deps.log.debug({ err }, 'stock subscriber: redis error'));
   subscriber?.on('message', (_channel: string, message: string) => {
     const announced = parseStockAnnouncement(message);

@@ -19,6 +19,8 @@
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { backoffMs } from '../../common/backoff.js';
+import { readNetwork, type NetworkConfig } from '../../common/config.js';
+import { amqpConnection } from '../../common/connections.js';
 import type { Logger } from '../../common/log.js';
 import { orderIdOfKey, type ObjectStore } from '../../common/objectStore.js';
 
@@ -147,6 +149,8 @@ async function isStored(store: ObjectStore, key: string): Promise<boolean> {
 
 export function makeVoucherEvents(options: {
   amqpUrl: string | undefined;
+  /** Heartbeats and keepalive (common/connections.ts); the defaults without it. */
+  network?: NetworkConfig;
   exchange: string;
   log: Logger;
   /** The vouchers bucket: events for other buckets, or for objects not in it, are dropped. */
@@ -246,7 +250,8 @@ export function makeVoucherEvents(options: {
   async function open(attempt: number) {
     if (closing || !options.amqpUrl) return;
     try {
-      const conn = await amqp.connect(options.amqpUrl, { timeout: 5_000 });
+      const target = amqpConnection(options.amqpUrl, options.network ?? readNetwork({}));
+      const conn = await amqp.connect(target.url, target.socketOptions);
       connection = conn;
       conn.on('error', (err: Error) => log.warn({ err }, 'voucher events connection error'));
       conn.on('close', () => {

@@ -76,16 +76,17 @@ t.test('Redis stopped for a while: no acknowledgement meanwhile, then it catches
   // A batch applied just before the stop may still be acknowledged: let it land first.
   await new Promise((resolve) => setTimeout(resolve, 500));
   const ackedBefore = cdc.consumer.status().acknowledgedLsn;
-  // Idle positions before the orders may still be acknowledged (keepalives), never one past
-  // the first of them.
-  const { rows: before } = await db.owner.query<{ lsn: string }>(
+  // Keepalive positions may still be acknowledged (even inside a transaction not yet
+  // committed, which is then still sent), never one past the commit of an unapplied one.
+  await placeOrders(db, { productId: 'outage', count: 1, concurrency: 1 });
+  const { rows: afterFirst } = await db.owner.query<{ lsn: string }>(
     'select pg_current_wal_insert_lsn()::text as lsn',
   );
-  await placeOrders(db, { productId: 'outage', count: 100 });
+  await placeOrders(db, { productId: 'outage', count: 99 });
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   t.ok(
-    lsnNumber(cdc.consumer.status().acknowledgedLsn ?? '0/0') <= lsnNumber(before[0]!.lsn),
-    'nothing acknowledged past the orders placed while Redis is down',
+    lsnNumber(cdc.consumer.status().acknowledgedLsn ?? '0/0') < lsnNumber(afterFirst[0]!.lsn),
+    'nothing acknowledged past the first order placed while Redis is down',
   );
   t.equal(cdc.consumer.status().role, 'active');
 
@@ -211,7 +212,9 @@ t.test('SIGSTOP on the active consumer: the standby streams, the woken one stand
   const takeoverMs = Date.now() - frozenAt;
   t.ok(takeoverMs <= 30_000, `the standby took over ${takeoverMs} ms after the freeze`);
   await waitFor('orders placed during the freeze on the flag', () => flagMatchesTable(db, redis, 'frozen'));
-  t.ok(await allOrdersHaveJobs(db, 'frozen'), 'every order placed during the freeze has its job');
+  await waitFor('every order placed during the freeze to have its job', () =>
+    allOrdersHaveJobs(db, 'frozen'),
+  );
 
   active.child.kill('SIGCONT');
   await waitFor('the woken consumer to stand by', async () => (await cdcRole(active.probeUrl)) === 'standby');
@@ -232,4 +235,49 @@ t.test('SIGSTOP on the active consumer: the standby streams, the woken one stand
     during.reserved.every((id) => created.includes(id)),
     'orders of the freeze are on the feed',
   );
+});
+
+t.test('a batch held up by a lock: the watchdog reports what it waits on, then it recovers', async (t) => {
+  const db = await makeTestDatabase(t);
+  const redisServer = await startTestRedis(t);
+  const redis = new Redis(redisServer.url);
+  t.teardown(() => redis.disconnect());
+  await db.owner.query(`select crs.upsert_product('held', 'Held', 1000)`);
+  const cdc = await startTestCdc(t, db, {
+    redisUrl: redisServer.url,
+    amqpUrl,
+    env: { CDC_STALL_MS: '3000' },
+  });
+  const readiness = async () => {
+    const response = await fetch(`${cdc.probes.url}/readyz`);
+    const body = (await response.json()) as {
+      stalled?: { waitingOn: string };
+      error?: { details?: { stalled?: { waitingOn: string; seconds: number } } };
+    };
+    return { status: response.status, stalled: body.stalled ?? body.error?.details?.stalled };
+  };
+  await placeOrders(db, { productId: 'held', count: 20 });
+  await waitFor('the flag to match', () => flagMatchesTable(db, redis, 'held'));
+  t.equal((await readiness()).status, 200);
+
+  // Every render job enqueue takes this lock (sql/job_queue.sql): the next batch waits on it.
+  const holder = await db.owner.connect();
+  t.teardown(() => holder.release());
+  await holder.query('begin');
+  await holder.query(`select pg_advisory_xact_lock(hashtextextended('crs.enqueue_render_jobs', 0))`);
+  await placeOrders(db, { productId: 'held', count: 5 });
+  const reported = await waitFor('the watchdog to report the stall', async () => {
+    const now = await readiness();
+    return now.status === 503 && now.stalled ? now.stalled : undefined;
+  });
+  t.match(reported.waitingOn, /render jobs \(postgres\)/, `waiting on: ${reported.waitingOn}`);
+  const metrics = () => fetch(`${cdc.probes.url}/metrics`).then((r) => r.text());
+  await waitFor('the stall counted', async () => /^crs_cdc_stalls_total [1-9]/m.test(await metrics()));
+  t.match(await metrics(), /^crs_cdc_oldest_unapplied_seconds [3-9]/m, 'the oldest transaction waits');
+
+  await holder.query('commit');
+  await waitFor('every order to have its job', () => allOrdersHaveJobs(db, 'held'), 30_000);
+  await waitFor('the flag to match again', () => flagMatchesTable(db, redis, 'held'));
+  await waitFor('ready again', async () => (await readiness()).status === 200, 15_000);
+  t.equal((await readStockFlag(redis, 'held'))?.remaining, 975);
 });

@@ -15,6 +15,7 @@ import { makeChangeFeed } from '../../cdc/changeFeed.js';
 import { deriveEffects } from '../../cdc/effects.js';
 import { makeCdcMetrics } from '../../cdc/metrics.js';
 import type { Transaction } from '../../cdc/transactions.js';
+import { readNetwork } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { packageRoot } from '../../common/paths.js';
 import { applyStockValues, readStockFlag } from '../../common/stockFlag.js';
@@ -142,7 +143,7 @@ t.test('replaying the same transactions, in any order, changes nothing', async (
     ],
   }));
   const log = makeLogger({ level: 'silent', component: 'test' });
-  const feed = makeChangeFeed(amqpUrl, log);
+  const feed = makeChangeFeed(amqpUrl, log, readNetwork({}));
   t.teardown(() => feed.close());
   const apply = makeBatchApplier({
     pool: db.pool('cdc'),
@@ -198,7 +199,7 @@ t.test('a row written twice in one transaction: its last write wins, and only on
     ],
   };
   const log = makeLogger({ level: 'silent', component: 'test' });
-  const feed = makeChangeFeed(amqpUrl, log);
+  const feed = makeChangeFeed(amqpUrl, log, readNetwork({}));
   t.teardown(() => feed.close());
   const apply = makeBatchApplier({
     pool: db.pool('cdc'),

@@ -171,6 +171,7 @@ t.test('alerts and the dashboard use metric names the code exports', async (t) =
   for (const metric of [
     'crs_cdc_replication_lag_bytes',
     'crs_cdc_stock_drift_products',
+    'crs_cdc_oldest_unapplied_seconds',
     'crs_cdc_stock_repairs_total',
     'crs_renderer_jobs_failed_permanently_total',
     'crs_http_requests_total',

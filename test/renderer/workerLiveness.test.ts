@@ -1,6 +1,6 @@
 /**
- * The dead-renderer sweep (renderer/workerLiveness.ts) must tell a live renderer from a dead
- * one by the id graphile-worker locks jobs under. Here a live renderer's job is held mid-run
+ * The lapsed-lease sweep (renderer/workerLiveness.ts) must tell a live renderer from a dead
+ * one by the id graphile-worker locks jobs under (its lease is renewed). Here a live renderer's job is held mid-run
  * (its record_voucher waits on a row lock the test holds) while another renderer sweeps: the
  * job stays locked by its owner and completes once, with one voucher.
  */
@@ -60,10 +60,11 @@ t.test("a sweep leaves a live renderer's running job alone", async (t) => {
     return (rows[0]?.n ?? 0) > 0 ? true : undefined;
   });
 
-  const other = await makeWorkerLiveness(
-    db.urls.renderer,
-    makeLogger({ level: 'silent', component: 'test' }),
-  );
+  const other = makeWorkerLiveness({
+    pool: db.pool('renderer'),
+    log: makeLogger({ level: 'silent', component: 'test' }),
+    leaseMs: 20_000,
+  });
   t.teardown(() => other.close());
   const dead = await other.sweep();
   t.notOk(dead.includes(lockedBy), `the live pool ${lockedBy} is not taken for dead`);
