@@ -7,21 +7,26 @@
  *
  * A comparison is only fair between states of the same moment, and the flag trails the
  * tables. So one check:
- *   1. reads every product's stock and, in the same statement (after its snapshot was taken),
- *      the WAL insert position P: every transaction the snapshot sees has its commit record
- *      before P;
- *   2. waits until the consumer has applied and acknowledged everything before P (it asks the
+ *   1. reads the WAL insert position P, then takes an xid of its own;
+ *   2. waits until no older xid is in progress: a transaction whose commit record lies before
+ *      P may not be visible yet (it is flushing), and would otherwise be in the flag and not in
+ *      the snapshot;
+ *   3. reads every product's stock and, after that snapshot, the insert position Q: the
+ *      snapshot sees every commit before P, and none after Q;
+ *   4. waits until the consumer has applied and acknowledged everything before Q (it asks the
  *      server for its position rather than wait for an idle server's keepalive);
- *   3. compares value by value, skipping any value whose version is P or later (changed since
- *      the snapshot: neither side is wrong).
- * A transaction whose commit record lies before P but which became visible just after the
- * snapshot can still make one check disagree; it agrees at the next. A product is therefore
- * repaired only when two checks in a row found it wrong (the second comes after
- * `recheckMs`, not after a whole interval), with the second check's snapshot, at P: any change
- * committed since still wins over the repair (common/stockFlag.lua).
+ *   5. compares value by value, skipping a value whose version is P or later (its last change
+ *      may or may not be in the snapshot). Any other value was last written by a commit before
+ *      P, which the snapshot sees, with nothing later: flag and table must agree.
+ * A disagreement is reported at once; a product is rewritten only when the next check (after
+ * `recheckMs`, not a whole interval) finds it wrong again, with that check's snapshot at P, so
+ * any change committed at P or later still wins over the repair (common/stockFlag.lua).
+ * Under steady load a hot product's values keep changing past P and are seldom judged: drift
+ * there is caught once the product is quiet.
  */
 import type { Redis } from 'ioredis';
 import type { Pool } from '../common/db.js';
+import { sleep } from '../common/backoff.js';
 import type { Logger } from '../common/log.js';
 import {
   applyStockValues,
@@ -124,16 +129,44 @@ export function startStockDriftGuard(options: StockDriftGuardOptions): StockDrif
     return found;
   }
 
+  /** Waits (up to catchUpMs) until no transaction older than `xid` is in progress. */
+  async function transactionsEnded(xid: string): Promise<boolean> {
+    const deadline = Date.now() + catchUpMs;
+    for (;;) {
+      const { rows } = await options.pool.query<{ ended: boolean }>(
+        'select pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 as ended',
+        [xid],
+      );
+      if (rows[0]?.ended) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(20);
+    }
+  }
+
   async function check(): Promise<CheckOutcome> {
     const status = options.consumer.status();
     if (status.role !== 'active' || !status.streaming) return { outcome: 'inactive' };
-    // The position is read after the statement's snapshot was taken (it is evaluated per row,
-    // during execution), so it lies after every commit the snapshot sees.
-    const { rows } = await options.pool.query<StockSnapshotRow & { at: string }>(
-      'select s.*, pg_current_wal_insert_lsn()::text as at from crs.stock_snapshot() as s',
+    const { rows: start } = await options.pool.query<{ p: string }>(
+      'select pg_current_wal_insert_lsn()::text as p',
     );
-    const lsn = rows.reduce((max, row) => (lsnKey(row.at) > lsnKey(max) ? row.at : max), '0/0');
-    if (!(await options.consumer.appliedThrough(lsn, catchUpMs))) {
+    const lsn = start[0]?.p ?? '0/0';
+    // An xid of our own, assigned after P was read: every transaction whose commit record lies
+    // before P had its xid before this one. (A snapshot's xmax is no such bound: it is the
+    // newest completed xid + 1, and a running transaction above it is not listed.)
+    const { rows: mark } = await options.pool.query<{ xid: string }>(
+      'select pg_current_xact_id()::text as xid',
+    );
+    if (!(await transactionsEnded(mark[0]?.xid ?? '0'))) {
+      metrics.stockChecks.inc({ outcome: 'behind' });
+      return { outcome: 'behind', lsn };
+    }
+    // Q is read after the statement's snapshot was taken (it is evaluated per row, during
+    // execution), so it lies after every commit the snapshot sees.
+    const { rows } = await options.pool.query<StockSnapshotRow & { q: string }>(
+      'select s.*, pg_current_wal_insert_lsn()::text as q from crs.stock_snapshot() as s',
+    );
+    const q = rows.reduce((max, row) => (lsnKey(row.q) > lsnKey(max) ? row.q : max), lsn);
+    if (!(await options.consumer.appliedThrough(q, catchUpMs))) {
       metrics.stockChecks.inc({ outcome: 'behind' });
       return { outcome: 'behind', lsn };
     }

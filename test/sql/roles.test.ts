@@ -223,7 +223,16 @@ t.test(
       'upsert_product',
     ]);
     t.same(executable['crs_cdc'], ['enqueue_missing_render_jobs', 'enqueue_render_jobs', 'stock_snapshot']);
-    t.same(executable['crs_renderer'], ['purge_personal_data', 'record_voucher', 'voucher_render_data']);
+    t.same(executable['crs_renderer'], [
+      // Worker pool leases (sql/renderer_leases.sql): the table itself stays out of reach.
+      'end_renderer_leases',
+      'purge_personal_data',
+      'record_voucher',
+      'render_job_held',
+      'renew_renderer_leases',
+      'unlock_lapsed_renderer_jobs',
+      'voucher_render_data',
+    ]);
 
     const { rows: tables } = await db.owner.query<{ role: string; grants: string[] }>(
       `select r as role, array_agg(c.relname::text || ':' || priv order by c.relname, priv) as grants
