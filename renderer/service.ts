@@ -43,7 +43,13 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     log,
   );
   const metrics = makeRendererMetrics({ defaultMetrics: true });
-  const liveness = makeWorkerLiveness({ pool, log, leaseMs: config.leaseMs });
+  const liveness = makeWorkerLiveness({
+    pool,
+    connectionString: config.databaseUrl,
+    network: config.network,
+    log,
+    leaseMs: config.leaseMs,
+  });
   // Listeners go on before run(): its workers are created (and announced) while it starts.
   const events: WorkerEvents = new EventEmitter();
   // The worker pool of the runner now running (a runner started again has a new one).

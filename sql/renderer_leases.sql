@@ -9,17 +9,19 @@
 -- taken over and stores nothing, so no voucher is stored or announced twice because of it.
 -- Times are the database's (now()), so renderers' clocks never disagree about a lease.
 
--- Renews (or takes) the leases of these worker pools for p_ttl_ms from now.
+-- Renews (or takes) the leases of these worker pools for p_ttl_ms from now, held by the
+-- calling session (the renderer renews on a session of its own).
 create or replace function crs.renew_renderer_leases(p_worker_ids text[], p_ttl_ms integer)
 returns void
 language sql
 security definer
 set search_path = crs, pg_temp
 as $$
-  insert into crs.renderer_leases as l (worker_id, expires_at)
-  select w, now() + make_interval(secs => p_ttl_ms / 1000.0)
+  insert into crs.renderer_leases as l (worker_id, expires_at, session_pid)
+  select w, now() + make_interval(secs => p_ttl_ms / 1000.0), pg_backend_pid()
     from unnest(p_worker_ids) as w
-  on conflict (worker_id) do update set expires_at = excluded.expires_at;
+  on conflict (worker_id) do update
+    set expires_at = excluded.expires_at, session_pid = excluded.session_pid;
 $$;
 
 -- A renderer's pools that stopped for good: their leases end and their jobs are unlocked now.
@@ -33,8 +35,9 @@ as $$
   select graphile_worker.force_unlock_workers(p_worker_ids);
 $$;
 
--- Unlocks every job whose worker pool has no unexpired lease; returns those pools. Leases
--- that lapsed more than an hour ago are forgotten (their pools are long gone).
+-- Unlocks every job whose worker pool has no live lease (none, lapsed, or its renewing
+-- session gone: the renderer crashed); returns those pools. Leases that lapsed more than an
+-- hour ago are forgotten (their pools are long gone).
 create or replace function crs.unlock_lapsed_renderer_jobs()
 returns text[]
 language plpgsql
@@ -48,7 +51,9 @@ begin
     from graphile_worker._private_jobs j
    where j.locked_by is not null
      and not exists (select from crs.renderer_leases l
-                      where l.worker_id = j.locked_by and l.expires_at > now());
+                      where l.worker_id = j.locked_by and l.expires_at > now()
+                        and (l.session_pid is null
+                             or exists (select from pg_stat_activity a where a.pid = l.session_pid)));
   if cardinality(lapsed) > 0 then
     perform graphile_worker.force_unlock_workers(lapsed);
   end if;

@@ -62,6 +62,7 @@ t.test("a sweep leaves a live renderer's running job alone", async (t) => {
 
   const other = makeWorkerLiveness({
     pool: db.pool('renderer'),
+    connectionString: db.urls.renderer,
     log: makeLogger({ level: 'silent', component: 'test' }),
     leaseMs: 20_000,
   });
