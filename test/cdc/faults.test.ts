@@ -4,14 +4,13 @@
  * active one frozen (SIGSTOP) with its sockets open.
  * Nothing may be lost and no flag may end stale.
  */
-import amqp from 'amqplib';
 import { Redis } from 'ioredis';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { lsnNumber } from '../../cdc/metrics.js';
 import { readStockFlag } from '../../common/stockFlag.js';
 import { makeTestDatabase, type TestDatabase } from '../support/database.js';
 import { cdcRole, placeOrders, renderJobs, spawnCdc, startTestCdc, waitFor } from '../support/cdc.js';
-import { makeTestVhost, startTestRedis } from '../support/services.js';
+import { makeTestVhost, startTestRedis, subscribe } from '../support/services.js';
 
 const amqpUrl = await makeTestVhost(t);
 
@@ -28,6 +27,17 @@ async function allOrdersHaveJobs(db: TestDatabase, productId: string) {
   );
   const jobs = new Set(await renderJobs(db));
   return rows.length > 0 && rows.every((row) => jobs.has(row.order_id));
+}
+
+/** Two `crs cdc` processes on one slot: [the active one, the standby]. */
+async function spawnPair(t: Test, db: TestDatabase, redisUrl: string) {
+  const options = { redisUrl, amqpUrl };
+  const [a, b] = await Promise.all([spawnCdc(t, db, options), spawnCdc(t, db, options)]);
+  const roles = await waitFor('one active and one standby', async () => {
+    const both = [await cdcRole(a.probeUrl), await cdcRole(b.probeUrl)];
+    return both.includes('active') && both.includes('standby') ? both : undefined;
+  });
+  return roles[0] === 'active' ? ([a, b] as const) : ([b, a] as const);
 }
 
 t.test('kill -9 in the middle of 5,000 orders loses nothing and doubles nothing', async (t) => {
@@ -143,13 +153,7 @@ t.test('two consumers at once: one consumes, the other takes over when it dies',
   const redis = new Redis(redisServer.url);
   t.teardown(() => redis.disconnect());
   await db.owner.query(`select crs.upsert_product('pair', 'Pair', 1000)`);
-  const options = { redisUrl: redisServer.url, amqpUrl };
-  const [a, b] = await Promise.all([spawnCdc(t, db, options), spawnCdc(t, db, options)]);
-  const roles = await waitFor('one active and one standby', async () => {
-    const both = [await cdcRole(a.probeUrl), await cdcRole(b.probeUrl)];
-    return both.includes('active') && both.includes('standby') ? both : undefined;
-  });
-  const [active, standby] = roles[0] === 'active' ? [a, b] : [b, a];
+  const [active, standby] = await spawnPair(t, db, redisServer.url);
 
   await placeOrders(db, { productId: 'pair', count: 50 });
   await waitFor('the flag to match', () => flagMatchesTable(db, redis, 'pair'));
@@ -179,27 +183,13 @@ t.test('SIGSTOP on the active consumer: the standby streams, the woken one stand
   t.teardown(() => redis.disconnect());
   // A subscriber of the feed: every order.created must arrive once, the woken consumer's
   // stale batch (received before it froze) included.
-  const connection = await amqp.connect(amqpUrl);
-  t.teardown(() => connection.close());
-  const channel = await connection.createChannel();
-  await channel.assertExchange('crs.changes', 'topic', { durable: true });
-  const { queue } = await channel.assertQueue('', { exclusive: true });
-  await channel.bindQueue(queue, 'crs.changes', 'order.created');
   const created: string[] = [];
-  await channel.consume(queue, (message) => {
-    if (!message) return;
-    created.push((JSON.parse(message.content.toString()) as { data: { orderId: string } }).data.orderId);
-    channel.ack(message);
-  });
+  await subscribe(t, amqpUrl, { name: 'crs.changes', type: 'topic', bindingKey: 'order.created' }, (event) =>
+    created.push((event as { data: { orderId: string } }).data.orderId),
+  );
 
   await db.owner.query(`select crs.upsert_product('frozen', 'Frozen', 1000)`);
-  const options = { redisUrl: redisServer.url, amqpUrl };
-  const [a, b] = await Promise.all([spawnCdc(t, db, options), spawnCdc(t, db, options)]);
-  const roles = await waitFor('one active and one standby', async () => {
-    const both = [await cdcRole(a.probeUrl), await cdcRole(b.probeUrl)];
-    return both.includes('active') && both.includes('standby') ? both : undefined;
-  });
-  const [active, standby] = roles[0] === 'active' ? [a, b] : [b, a];
+  const [active, standby] = await spawnPair(t, db, redisServer.url);
   await placeOrders(db, { productId: 'frozen', count: 50 });
   await waitFor('the flag to match', () => flagMatchesTable(db, redis, 'frozen'));
 

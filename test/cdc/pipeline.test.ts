@@ -9,7 +9,7 @@ import amqp from 'amqplib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { Redis } from 'ioredis';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { makeBatchApplier } from '../../cdc/applyBatch.js';
 import { makeChangeFeed } from '../../cdc/changeFeed.js';
 import { deriveEffects } from '../../cdc/effects.js';
@@ -46,6 +46,20 @@ await channel.consume(queue, (message) => {
 
 const cdc = await startTestCdc(t, db, { redisUrl: redisServer.url, amqpUrl });
 const admin = db.owner;
+
+/** The consumer's batch applier on this file's services, to feed it transactions by hand. */
+function makeTestApplier(t: Test) {
+  const log = makeLogger({ level: 'silent', component: 'test' });
+  const feed = makeChangeFeed(amqpUrl, log, readNetwork({}));
+  t.teardown(() => feed.close());
+  return makeBatchApplier({
+    pool: db.pool('cdc'),
+    redis,
+    feed,
+    log,
+    metrics: makeCdcMetrics({ defaultMetrics: false }),
+  });
+}
 
 t.test('orders and stock changes reach the flag, the job queue and the feed, exactly', async (t) => {
   await admin.query(`select crs.upsert_product('cdc-one', 'CDC one', 300)`);
@@ -142,16 +156,7 @@ t.test('replaying the same transactions, in any order, changes nothing', async (
       { table: 'stock_shards', op: 'update', row: { product_id: 'cdc-one', shard: i % 4, remaining: 999 } },
     ],
   }));
-  const log = makeLogger({ level: 'silent', component: 'test' });
-  const feed = makeChangeFeed(amqpUrl, log, readNetwork({}));
-  t.teardown(() => feed.close());
-  const apply = makeBatchApplier({
-    pool: db.pool('cdc'),
-    redis,
-    feed,
-    log,
-    metrics: makeCdcMetrics({ defaultMetrics: false }),
-  });
+  const apply = makeTestApplier(t);
   await apply(replay.slice(10).reverse());
   await apply(replay.slice(0, 10));
   t.same(
@@ -198,16 +203,7 @@ t.test('a row written twice in one transaction: its last write wins, and only on
       { table: 'stock_shards', op: 'insert', row: { product_id: 'twice', shard: 0, remaining: 5 } },
     ],
   };
-  const log = makeLogger({ level: 'silent', component: 'test' });
-  const feed = makeChangeFeed(amqpUrl, log, readNetwork({}));
-  t.teardown(() => feed.close());
-  const apply = makeBatchApplier({
-    pool: db.pool('cdc'),
-    redis,
-    feed,
-    log,
-    metrics: makeCdcMetrics({ defaultMetrics: false }),
-  });
+  const apply = makeTestApplier(t);
   await apply([product, txn('0/3000', [1, 4])]);
   t.equal((await readStockFlag(redis, 'twice'))?.remaining, 4, 'took 4 then gave 3 back: 4 remain');
   // Replayed, alone and then with an older version of the same row: nothing moves.

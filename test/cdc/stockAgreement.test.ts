@@ -12,7 +12,6 @@
  * CRS_PROPERTY_RUNS sets how many scenarios run.
  */
 import { strict as assert } from 'node:assert';
-import amqp from 'amqplib';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import t from 'tap';
@@ -20,7 +19,7 @@ import { lsnKey, readStockFlag } from '../../common/stockFlag.js';
 import { startTestApi, type HttpResponse } from '../support/api.js';
 import { startTestCdc, waitFor } from '../support/cdc.js';
 import { makeTestDatabase } from '../support/database.js';
-import { makeTestVhost, startTestRedis } from '../support/services.js';
+import { makeTestVhost, startTestRedis, subscribe } from '../support/services.js';
 
 const RUNS = Number(process.env['CRS_PROPERTY_RUNS'] ?? 20);
 const SEED =
@@ -43,17 +42,7 @@ interface FeedEvent {
   data: { productId: string; name?: string; total?: number; remaining?: number; available?: boolean };
 }
 const feed: FeedEvent[] = [];
-const connection = await amqp.connect(amqpUrl);
-t.teardown(() => connection.close());
-const channel = await connection.createChannel();
-await channel.assertExchange('crs.changes', 'topic', { durable: true });
-const { queue } = await channel.assertQueue('', { exclusive: true });
-await channel.bindQueue(queue, 'crs.changes', '#');
-await channel.consume(queue, (message) => {
-  if (!message) return;
-  feed.push(JSON.parse(message.content.toString()) as FeedEvent);
-  channel.ack(message);
-});
+await subscribe(t, amqpUrl, { name: 'crs.changes', type: 'topic' }, (event) => feed.push(event as FeedEvent));
 
 const cdc = await startTestCdc(t, db, {
   redisUrl: redisServer.url,

@@ -4,32 +4,23 @@
  * (renderer/workerLiveness.ts), another renderer renders them, and once woken it stores and
  * announces nothing (the fence before the upload in renderVoucherTask.ts).
  */
-import amqp from 'amqplib';
 import t from 'tap';
 import { orderIdOfKey } from '../../common/objectStore.js';
 import { placeOrders, waitFor } from '../support/cdc.js';
 import { makeTestDatabase } from '../support/database.js';
 import { rendererEnv } from '../support/renderer.js';
 import { spawnCrs } from '../support/process.js';
-import { makeTestVhost, startTestS3 } from '../support/services.js';
+import { makeTestVhost, startTestS3, subscribe } from '../support/services.js';
 
 const db = await makeTestDatabase(t);
 const amqpUrl = await makeTestVhost(t);
 const s3 = await startTestS3(t, { amqpUrl, bucket: true });
 
 // Every bucket notification, by key: a voucher stored twice is announced twice.
-const connection = await amqp.connect(amqpUrl);
-t.teardown(() => connection.close());
-const channel = await connection.createChannel();
-await channel.assertExchange('crs.vouchers', 'fanout', { durable: true });
-const { queue } = await channel.assertQueue('', { exclusive: true });
-await channel.bindQueue(queue, 'crs.vouchers', '');
 const announced = new Map<string, number>();
-await channel.consume(queue, (message) => {
-  if (!message) return;
-  const key = (JSON.parse(message.content.toString()) as { Key: string }).Key.replace(/^vouchers\//, '');
+await subscribe(t, amqpUrl, { name: 'crs.vouchers', type: 'fanout' }, (body) => {
+  const key = (body as { Key: string }).Key.replace(/^vouchers\//, '');
   announced.set(key, (announced.get(key) ?? 0) + 1);
-  channel.ack(message);
 });
 
 const spawnRenderer = () =>

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import amqp from 'amqplib';
 import { Client } from 'minio';
 import type { Test } from 'tap';
 import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
@@ -103,5 +104,33 @@ export function s3Client(env: Record<string, string>): Client {
     accessKey: env['S3_ACCESS_KEY'] as string,
     secretKey: env['S3_SECRET_KEY'] as string,
     pathStyle: true,
+  });
+}
+
+/**
+ * A subscriber bound before anything happens, so it hears every message: a queue of its own
+ * on `exchange` (declared as the publisher declares it), each message handed to `onMessage`
+ * parsed as JSON, with its routing key. Closed when the test ends.
+ */
+export async function subscribe(
+  t: Test,
+  amqpUrl: string,
+  exchange: { name: string; type: 'topic' | 'fanout'; bindingKey?: string },
+  onMessage: (body: unknown, routingKey: string) => void,
+): Promise<void> {
+  const connection = await amqp.connect(amqpUrl);
+  t.teardown(() => connection.close());
+  const channel = await connection.createChannel();
+  await channel.assertExchange(exchange.name, exchange.type, { durable: true });
+  const { queue } = await channel.assertQueue('', { exclusive: true });
+  await channel.bindQueue(
+    queue,
+    exchange.name,
+    exchange.bindingKey ?? (exchange.type === 'topic' ? '#' : ''),
+  );
+  await channel.consume(queue, (message) => {
+    if (!message) return;
+    onMessage(JSON.parse(message.content.toString()), message.fields.routingKey);
+    channel.ack(message);
   });
 }

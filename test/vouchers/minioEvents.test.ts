@@ -12,7 +12,7 @@ import { minioObjectCreated, queryEscape } from '../../deploy/local/minioEvents.
 import { parseBucketNotification } from '../../api/vouchers/voucherEvents.js';
 import { waitFor } from '../support/cdc.js';
 import { ALLOW_ALL } from '../../deploy/local/s3Policy.js';
-import { makeTestVhost, s3Client, startTestS3 } from '../support/services.js';
+import { makeTestVhost, s3Client, startTestS3, subscribe } from '../support/services.js';
 
 const fixture = JSON.parse(
   await readFile(join(packageRoot, 'test', 'vouchers', 'fixtures', 'minio-amqp-object-created.json'), 'utf8'),
@@ -90,17 +90,10 @@ t.test('the local store publishes it for every stored object, and the API reads 
 
 t.test('the event names the access key that stored the object, as MinIO does', async (t) => {
   const amqpUrl = await makeTestVhost(t);
-  const connection = await amqp.connect(amqpUrl);
-  t.teardown(() => connection.close());
-  const channel = await connection.createChannel();
-  await channel.assertExchange('crs.vouchers', 'fanout', { durable: true });
-  const { queue } = await channel.assertQueue('', { exclusive: true });
-  await channel.bindQueue(queue, 'crs.vouchers', '');
   const principals = new Map<string, string>();
-  await channel.consume(queue, (message) => {
-    if (!message) return;
-    const body = JSON.parse(message.content.toString());
-    principals.set(body.Key, body.Records[0].userIdentity.principalId);
+  await subscribe(t, amqpUrl, { name: 'crs.vouchers', type: 'fanout' }, (body) => {
+    const event = body as { Key: string; Records: { userIdentity: { principalId: string } }[] };
+    principals.set(event.Key, event.Records[0]!.userIdentity.principalId);
   });
 
   const uploader = { role: 'renderer', accessKey: 'RENDERERKEY0000000001', secretKey: 'r'.repeat(40) };
