@@ -31,5 +31,6 @@ export interface ApiDeps {
   /** The vouchers bucket, when configured. */
   store: ObjectStore | undefined;
   /** Set when the process is stopping: readiness fails so load balancers drain it. */
-  lifecycle: { draining: boolean; streams: Set<() => void> };
+  /** Open streams (their closers), and how many each owner (an address, an order) holds. */
+  lifecycle: { draining: boolean; streams: Set<() => void>; streamOwners: Map<string, number> };
 }

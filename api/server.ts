@@ -102,7 +102,7 @@ export async function startApi(
     // to this process when Redis fails, so orders never wait on it.
     limits: makeRateLimits(config, { limiter: makeRateLimiter({ redis, log, metrics }), metrics }),
     store,
-    lifecycle: { draining: false, streams: new Set() },
+    lifecycle: { draining: false, streams: new Set(), streamOwners: new Map() },
   };
   const app = makeApp(deps, options.routers);
   // Slow or stalled clients (slowloris) get a timeout, not a worker held forever. Node checks

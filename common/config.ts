@@ -197,6 +197,10 @@ export interface ApiConfig {
   readonly voucherExchange: string;
   /** The vouchers bucket, to serve PDFs; without it voucher downloads answer 503. */
   readonly objectStore: ObjectStoreConfig | undefined;
+  /** Streams one client address may hold open in this process (RATE_LIMIT on); beyond: 429. */
+  readonly maxEventStreamsPerAddress: number;
+  /** Streams one order's events may have open in this process (RATE_LIMIT on); beyond: 429. */
+  readonly maxEventStreamsPerOrder: number;
   /** Server-Sent Event streams open at once in this process; beyond it: 503. */
   readonly maxEventStreams: number;
   /** Slow-client limits of the HTTP server (readHttpTimeouts below). */
@@ -273,6 +277,8 @@ export function loadApiConfig(env: Env): ApiConfig {
     voucherExchange: readExchangeName(env, 'AMQP_VOUCHER_EXCHANGE', 'crs.vouchers'),
     objectStore: raw(env, 'S3_ENDPOINT') === undefined ? undefined : loadObjectStoreConfig(env),
     maxEventStreams: readInteger(env, 'MAX_EVENT_STREAMS', 2000, 1, 100_000),
+    maxEventStreamsPerAddress: readInteger(env, 'MAX_EVENT_STREAMS_PER_ADDRESS', 32, 1, 100_000),
+    maxEventStreamsPerOrder: readInteger(env, 'MAX_EVENT_STREAMS_PER_ORDER', 4, 1, 1_000),
     http: readHttpTimeouts(env),
   });
 }

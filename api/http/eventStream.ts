@@ -1,7 +1,9 @@
 /**
  * Server-Sent Event streams: the headers, a heartbeat comment that keeps proxies from closing
  * an idle stream, a bounded lifetime (EventSource reconnects and the route checks again), a
- * cap on open streams per process, and an end when the process drains.
+ * cap on open streams per process, per client address and per order, and an end when the
+ * process drains. The per-client caps (with RATE_LIMIT on) keep one client from taking every
+ * stream of a process: 100 streams from one address were all accepted before.
  */
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
@@ -18,18 +20,46 @@ export interface EventStreamHandle {
   onClose(cleanup: () => void): void;
 }
 
-/** Refuses with 503 when this process holds as many streams as it may, or is draining. */
-export function checkStreamCapacity(deps: Pick<ApiDeps, 'config' | 'lifecycle'>): void {
+/** Who a stream counts against, beyond the process: its client's address, its order. */
+export type StreamOwner = { address: string } | { order: string };
+
+const ownerKey = (owner: StreamOwner) => ('address' in owner ? `a:${owner.address}` : `o:${owner.order}`);
+
+/**
+ * Refuses with 503 when this process holds as many streams as it may, or is draining; with
+ * 429 when one of `owners` (an address, an order) holds as many as one may (RATE_LIMIT on).
+ */
+export function checkStreamCapacity(
+  deps: Pick<ApiDeps, 'config' | 'lifecycle'>,
+  owners: StreamOwner[] = [],
+): void {
   if (deps.lifecycle.streams.size >= deps.config.maxEventStreams || deps.lifecycle.draining) {
     throw new AppError('unavailable', 'Too many open event streams; retry shortly.', {
       status: 503,
       headers: { 'Retry-After': '5' },
     });
   }
+  if (!deps.config.rateLimit) return;
+  for (const owner of owners) {
+    const cap =
+      'address' in owner ? deps.config.maxEventStreamsPerAddress : deps.config.maxEventStreamsPerOrder;
+    if ((deps.lifecycle.streamOwners.get(ownerKey(owner)) ?? 0) >= cap) {
+      throw new AppError('rate_limited', 'Too many open event streams for this client; close one first.', {
+        status: 429,
+        headers: { 'Retry-After': '10' },
+      });
+    }
+  }
 }
 
-export function startEventStream(ctx: Context, deps: Pick<ApiDeps, 'lifecycle'>): EventStreamHandle {
+export function startEventStream(
+  ctx: Context,
+  deps: Pick<ApiDeps, 'lifecycle'>,
+  owners: StreamOwner[] = [],
+): EventStreamHandle {
   const stream = new PassThrough();
+  const counted = deps.lifecycle.streamOwners;
+  for (const key of owners.map(ownerKey)) counted.set(key, (counted.get(key) ?? 0) + 1);
   const cleanups: (() => void)[] = [];
   const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
   const lifetime = setTimeout(() => close(), STREAM_LIFETIME_MS);
@@ -41,6 +71,11 @@ export function startEventStream(ctx: Context, deps: Pick<ApiDeps, 'lifecycle'>)
     clearTimeout(lifetime);
     for (const cleanup of cleanups) cleanup();
     deps.lifecycle.streams.delete(close);
+    for (const key of owners.map(ownerKey)) {
+      const left = (counted.get(key) ?? 1) - 1;
+      if (left > 0) counted.set(key, left);
+      else counted.delete(key);
+    }
     stream.end();
   };
   deps.lifecycle.streams.add(close);

@@ -35,10 +35,10 @@ export function makeStockRoutes(deps: ApiDeps): Router {
 
   router.get('/api/stock/events', async (ctx) => {
     const productId = productIdFromQuery(ctx.query, deps.config.defaultProductId);
-    checkStreamCapacity(deps);
+    checkStreamCapacity(deps, [{ address: ctx.ip }]);
     const current = await deps.stock.get(productId);
     if (!current) throw notFound('product');
-    const stream = startEventStream(ctx, deps);
+    const stream = startEventStream(ctx, deps, [{ address: ctx.ip }]);
     // During a sale the stock changes with every order: each stream gets at most one event
     // per COALESCE_MS, always the newest.
     let lastSentAt = 0;

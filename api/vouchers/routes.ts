@@ -43,9 +43,12 @@ export function makeVoucherRoutes(deps: ApiDeps): Router {
   };
 
   router.get('/api/orders/:orderId/events', async (ctx) => {
-    checkStreamCapacity(deps);
+    checkStreamCapacity(deps, [{ address: ctx.ip }]);
     const order = await authorizeOrder(ctx, deps);
-    const stream = startEventStream(ctx, deps);
+    // Counted per order only once the token proved it: a stranger learns nothing of it.
+    const owners = [{ address: ctx.ip }, { order: order.orderId }];
+    checkStreamCapacity(deps, owners);
+    const stream = startEventStream(ctx, deps, owners);
     let sent = false;
     let unwatch = () => {};
     const sendVoucher = () => {

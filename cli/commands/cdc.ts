@@ -23,7 +23,10 @@ export const cdcCommand: Command = {
 
 Environment: CDC_DATABASE_URL or DATABASE_URL (role crs_cdc), REDIS_URL, AMQP_URL, CDC_SLOT
 (crs_cdc), CDC_PUBLICATION (crs_changes), CDC_PORT (3001: /healthz, /readyz, /metrics),
-CDC_BATCH_MAX (500), CDC_QUEUE_MAX (20000), LOG_LEVEL.`,
+CDC_BATCH_MAX (500), CDC_QUEUE_MAX (20000), CDC_STANDBY_RETRY_MS (1000), CDC_STREAM_TIMEOUT_MS
+(15000), CDC_STALL_MS (30000), CDC_STOCK_CHECK_MS (10000, 0: no drift guard),
+NET_KEEPALIVE_MS (5000), NET_CONNECT_TIMEOUT_MS (5000), PG_QUERY_TIMEOUT_MS (10000),
+AMQP_HEARTBEAT_S (5), LOG_LEVEL.`,
   async run(args, env) {
     if (wantsHelp(args)) {
       console.log(this.help);

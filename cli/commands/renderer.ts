@@ -18,8 +18,9 @@ running jobs finish.
 Environment: RENDERER_DATABASE_URL or DATABASE_URL (role crs_renderer), S3_ENDPOINT,
 S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET (vouchers), S3_REGION (us-east-1), S3_NOTIFY_ARN
 (arn:minio:sqs::crs:amqp), VOUCHER_EXPIRY_DAYS (90), PII_RETENTION_DAYS (30),
-RENDERER_CONCURRENCY (4), RENDERER_PORT
-(3002: /healthz, /readyz, /metrics), LOG_LEVEL.`,
+RENDERER_CONCURRENCY (4), RENDERER_LEASE_MS (20000), RENDERER_PORT
+(3002: /healthz, /readyz, /metrics), NET_KEEPALIVE_MS (5000), NET_CONNECT_TIMEOUT_MS (5000), PG_QUERY_TIMEOUT_MS (10000),
+AMQP_HEARTBEAT_S (5), LOG_LEVEL.`,
   async run(args, env) {
     if (wantsHelp(args)) {
       console.log(this.help);

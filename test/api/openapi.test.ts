@@ -25,6 +25,7 @@ const limited = await startTestApi(t, db, {
   RATE_LIMIT: 'on',
   RATE_LIMIT_ORDERS_PER_MINUTE: '1',
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1',
+  MAX_EVENT_STREAMS_PER_ADDRESS: '1',
 });
 
 type Paths = Record<string, Record<string, { responses: Record<string, unknown> }>>;
@@ -72,6 +73,11 @@ t.test('the app answers exactly the documented statuses', async (t) => {
   await limited.http.request('/api/orders', { body: { firstName: '' } });
   // Staff and admin routes past the failed-authentication limit (one wrong token, then 429s).
   const wrong = { authorization: `Bearer ${'w'.repeat(40)}` };
+  // One event stream held: the next from this address is refused, whatever its route.
+  const held = await openEventStream(limited.http.baseUrl, '/api/stock/events');
+  await limited.http.request('/api/stock/events');
+  await limited.http.request('/api/orders/doc-order-0001/events');
+  held.close();
   await limited.http.request('/api/admin/audit', { headers: wrong });
   await limited.http.request('/api/admin/audit', { headers: wrong });
   await limited.http.request('/api/vouchers/AAAAAA-AAAAAA-AAAAAA', { headers: wrong });
