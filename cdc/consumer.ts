@@ -72,6 +72,9 @@ export interface Consumer {
 
 type Item = { kind: 'txn'; txn: Transaction; receivedAt: number } | { kind: 'keepalive'; lsn: string };
 
+/** How long an answer "the slot is ours" is trusted (well below any wal_sender_timeout). */
+const FENCE_FRESH_MS = 500;
+
 /** Another process streams the slot: stand by (not a failure). */
 class SlotBusyError extends Error {}
 
@@ -267,8 +270,15 @@ export function makeConsumer(deps: CdcDeps): Consumer {
       failure ??= err;
       notify();
     });
-    /** Throws SlotBusyError when another walsender streams the slot (we were cut off). */
+    /**
+     * Throws SlotBusyError when another walsender streams the slot (we were cut off). Asked
+     * again only when FENCE_FRESH_MS have passed since the last answer (monotonic time, which
+     * runs on while a process is frozen): losing the slot takes wal_sender_timeout (seconds)
+     * without a word from us, so under load a query per batch would only repeat the answer.
+     */
+    let verifiedAt = -Infinity;
     const ensureStillStreaming = async () => {
+      if (performance.now() - verifiedAt < FENCE_FRESH_MS) return;
       const mine = await walsender;
       const holder = await slotHolder();
       if (mine === undefined || holder !== mine) {
@@ -277,6 +287,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
             'another consumer took over while this one was cut off or frozen',
         );
       }
+      verifiedAt = performance.now();
     };
 
     const subscription = service.subscribe(plugin, config.slotName, '0/00000000').then(
