@@ -71,7 +71,7 @@ export interface StockDriftGuard {
   stop(): Promise<void>;
 }
 
-/** Products read from Redis per round trip. */
+/** Products whose Redis reads are in flight at once (ioredis pipelines them on one connection). */
 const PIPELINE_CHUNK = 500;
 
 export function startStockDriftGuard(options: StockDriftGuardOptions): StockDriftGuard {
