@@ -5,9 +5,9 @@
  * feed subscriber misses nothing; after a crash events are published again (at least once:
  * deduplicate on the event id).
  */
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { NetworkConfig } from '../common/config.js';
-import { amqpConnection } from '../common/connections.js';
+import { closeAmqp, connectAmqp } from '../common/connections.js';
 import type { Logger } from '../common/log.js';
 import type { ChangeEvent } from './effects.js';
 
@@ -21,13 +21,12 @@ export interface ChangeFeed {
 }
 
 export function makeChangeFeed(url: string, log: Logger, network: NetworkConfig): ChangeFeed {
-  const amqpTarget = amqpConnection(url, network);
   let connection: ChannelModel | undefined;
   let channel: ConfirmChannel | undefined;
 
   async function open(): Promise<ConfirmChannel> {
     if (channel) return channel;
-    const conn = await amqp.connect(amqpTarget.url, amqpTarget.socketOptions);
+    const conn = await connectAmqp(url, network);
     conn.on('error', (err: Error) => log.warn({ err }, 'change feed connection error'));
     conn.on('close', () => {
       connection = undefined;
@@ -74,13 +73,13 @@ export function makeChangeFeed(url: string, log: Logger, network: NetworkConfig)
       } catch (err) {
         // The channel may be half-broken; the next publish opens a fresh one.
         channel = undefined;
-        await connection?.close().catch(() => undefined);
+        if (connection) await closeAmqp(connection);
         connection = undefined;
         throw err;
       }
     },
     async close() {
-      await connection?.close().catch(() => undefined);
+      if (connection) await closeAmqp(connection);
       connection = undefined;
       channel = undefined;
     },

@@ -3,6 +3,8 @@
  * peer that is gone or stops answering is noticed within seconds by every component. Postgres'
  * are in common/db.ts (pgSocketOptions).
  */
+import type { Socket } from 'node:net';
+import amqp, { type ChannelModel } from 'amqplib';
 import type { RedisOptions } from 'ioredis';
 import type { NetworkConfig } from './config.js';
 
@@ -31,4 +33,54 @@ export function amqpConnection(url: string, network: NetworkConfig) {
       keepAliveDelay: network.keepAliveMs,
     },
   };
+}
+
+/**
+ * amqp.connect with the whole opening bounded. The socket's timeout covers only the TCP
+ * connect; a broker that accepts the connection and then says nothing (hung, or a partition
+ * behind a proxy or a load balancer) would keep the AMQP handshake waiting for ever.
+ */
+export async function connectAmqp(url: string, network: NetworkConfig): Promise<ChannelModel> {
+  const target = amqpConnection(url, network);
+  const opening = amqp.connect(target.url, target.socketOptions);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      opening,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no AMQP handshake within ${network.connectTimeoutMs} ms`)),
+          network.connectTimeoutMs,
+        );
+      }),
+    ]);
+  } catch (err) {
+    // Opened after all, too late: nobody holds it.
+    opening.then(
+      (late) => closeAmqp(late),
+      () => undefined,
+    );
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Closes an AMQP connection without waiting on a broker that may never answer: amqplib's
+ * close() waits for Connection.CloseOk and never settles if it does not come (not even once a
+ * heartbeat timeout has closed the connection). Past `graceMs` the socket is destroyed.
+ */
+export async function closeAmqp(connection: ChannelModel, graceMs = 1_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    connection.close().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+  ]);
+  clearTimeout(timer);
+  // amqplib keeps the socket as `stream` on its connection; the typings leave it out.
+  if (!closed) (connection.connection as unknown as { stream?: Socket }).stream?.destroy();
 }

@@ -68,19 +68,34 @@ export async function startProbeServer(options: {
 }
 
 /**
+ * How long one dependency check may take. A dependency cut off by a partition answers nothing
+ * (its socket stays open), and a probe that waits for the query timeout answers after the
+ * kubelet gave up (timeoutSeconds: 3 in deploy/kubernetes): "no answer" is the answer.
+ */
+export const CHECK_TIMEOUT_MS = 2_000;
+
+/**
  * Runs named dependency checks at once; each resolves to "ok" or says what is wrong. A check
- * returns a string other than "ok" (e.g. "bucket missing") or throws (unreachable).
+ * returns a string other than "ok" (e.g. "bucket missing") or throws (unreachable), and one
+ * that has not answered within CHECK_TIMEOUT_MS counts as unreachable.
  */
 export async function runChecks(
   checks: Record<string, () => Promise<string>>,
+  timeoutMs = CHECK_TIMEOUT_MS,
 ): Promise<{ ready: boolean; checks: Record<string, string> }> {
   const results: Record<string, string> = {};
   await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
       try {
-        results[name] = await check();
+        results[name] = await Promise.race([check(), late]);
       } catch (err) {
         results[name] = `unreachable: ${(err as Error).message}`;
+      } finally {
+        clearTimeout(timer);
       }
     }),
   );

@@ -17,10 +17,10 @@
  * a message holds can throw out of a consumer; a channel or consumer the broker closes is
  * opened again, like a lost connection, with backoff.
  */
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { backoffMs } from '../../common/backoff.js';
 import { readNetwork, type NetworkConfig } from '../../common/config.js';
-import { amqpConnection } from '../../common/connections.js';
+import { closeAmqp, connectAmqp } from '../../common/connections.js';
 import type { Logger } from '../../common/log.js';
 import { orderIdOfKey, type ObjectStore } from '../../common/objectStore.js';
 
@@ -250,8 +250,7 @@ export function makeVoucherEvents(options: {
   async function open(attempt: number) {
     if (closing || !options.amqpUrl) return;
     try {
-      const target = amqpConnection(options.amqpUrl, options.network ?? readNetwork({}));
-      const conn = await amqp.connect(target.url, target.socketOptions);
+      const conn = await connectAmqp(options.amqpUrl, options.network ?? readNetwork({}));
       connection = conn;
       conn.on('error', (err: Error) => log.warn({ err }, 'voucher events connection error'));
       conn.on('close', () => {
@@ -353,7 +352,7 @@ export function makeVoucherEvents(options: {
       catchUp();
     } catch (err) {
       log.warn({ err, attempt }, 'voucher events: cannot connect to RabbitMQ; retrying');
-      await connection?.close().catch(() => undefined);
+      if (connection) await closeAmqp(connection);
       connection = undefined;
       schedule(attempt + 1);
     }
@@ -401,7 +400,7 @@ export function makeVoucherEvents(options: {
     async close() {
       closing = true;
       clearTimeout(retryTimer);
-      await connection?.close().catch(() => undefined);
+      if (connection) await closeAmqp(connection);
     },
   };
 }
