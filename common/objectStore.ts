@@ -18,7 +18,12 @@ export function orderIdOfKey(key: string): string | undefined {
 export interface ObjectStore {
   client: Client;
   bucket: string;
-  putVoucher(orderId: string, pdf: Buffer): Promise<{ key: string; etag: string }>;
+  /**
+   * Stores an order's voucher unless one is stored already (`If-None-Match: *`): a voucher is
+   * written once and announced once, however many renderers got to render it (a job taken
+   * over from a renderer cut off after its upload). `created` is false when it was there.
+   */
+  putVoucher(orderId: string, pdf: Buffer): Promise<{ key: string; created: boolean }>;
   getVoucher(key: string): Promise<Readable>;
 }
 
@@ -39,11 +44,17 @@ export function makeObjectStore(config: ObjectStoreConfig): ObjectStore {
     async putVoucher(orderId, pdf) {
       const key = voucherKey(orderId);
       // A buffer of known length: one PUT, no multipart.
-      const result = await client.putObject(config.bucket, key, pdf, pdf.length, {
-        'Content-Type': 'application/pdf',
-        'X-Amz-Meta-Order-Id': orderId,
-      });
-      return { key, etag: result.etag };
+      try {
+        await client.putObject(config.bucket, key, pdf, pdf.length, {
+          'Content-Type': 'application/pdf',
+          'X-Amz-Meta-Order-Id': orderId,
+          'If-None-Match': '*',
+        });
+        return { key, created: true };
+      } catch (err) {
+        if ((err as { code?: string }).code === 'PreconditionFailed') return { key, created: false };
+        throw err;
+      }
     },
     getVoucher: (key) => client.getObject(config.bucket, key),
   };

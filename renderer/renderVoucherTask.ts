@@ -105,7 +105,7 @@ export function makeRenderVoucherTask(deps: TaskDeps): Task {
       log.warn('job taken over by another renderer while this one was frozen or cut off; not stored');
       throw new JobTakenOverError(`render job ${helpers.job.id} is no longer held by ${pool}`);
     }
-    let stored: { key: string } | undefined;
+    let stored: { key: string; created: boolean } | undefined;
     for (let attempt = 1; !stored; attempt += 1) {
       const endUpload = deps.metrics.uploadSeconds.startTimer();
       try {
@@ -120,6 +120,15 @@ export function makeRenderVoucherTask(deps: TaskDeps): Task {
       }
     }
     await deps.pool.query('select crs.record_voucher($1, $2)', [orderId, stored.key]);
+    if (!stored.created) {
+      // Another renderer stored it and could not record it (cut off, or killed, right after
+      // its upload): that object, announced once already, is the voucher.
+      log.warn(
+        { key: stored.key },
+        'voucher was already stored by another renderer; recorded, not stored again',
+      );
+      return;
+    }
     deps.metrics.rendered.inc();
     log.info({ key: stored.key, bytes: voucher.pdf.length }, 'voucher stored');
   };

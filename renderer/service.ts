@@ -19,6 +19,9 @@ import { PURGE_TASK, makePurgePersonalDataTask, purgeCronItems } from './purgePe
 import { makeRenderVoucherTask } from './renderVoucherTask.js';
 import { makeWorkerLiveness } from './workerLiveness.js';
 
+/** How long a worker pool that gave up by itself may take to shut down before it is replaced. */
+const STUCK_SHUTDOWN_MS = 15_000;
+
 export interface RunningRenderer {
   runner: Runner;
   probes: ProbeServer;
@@ -50,6 +53,7 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     log,
     leaseMs: config.leaseMs,
   });
+  let stopping: Promise<void> | undefined;
   // Listeners go on before run(): its workers are created (and announced) while it starts.
   const events: WorkerEvents = new EventEmitter();
   // The worker pool of the runner now running (a runner started again has a new one).
@@ -61,6 +65,14 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     liveness
       .alive(workerPool.id)
       .catch((err: unknown) => log.warn({ err }, 'could not mark a worker pool alive'));
+  });
+  // A pool that gives up on its own (it could not record a job's outcome) says so here; the
+  // runner it belongs to is replaced (keepRunning below).
+  let gaveUp: () => void = () => undefined;
+  events.on('pool:gracefulShutdown', ({ workerPool, message }) => {
+    if (stopping) return;
+    log.warn({ pool: workerPool.id, reason: message }, 'a graphile-worker pool is shutting down by itself');
+    gaveUp();
   });
   events.on('job:failed', ({ job, error }) => {
     if (job.task_identifier === PURGE_TASK) {
@@ -111,7 +123,6 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     parsedCronItems: purgeCronItems(),
   };
   let runner = await run(runOptions);
-  let stopping: Promise<void> | undefined;
 
   // graphile-worker stops its runner for good when it cannot record a job's outcome (Postgres
   // away longer than its retries), and a runner does not come back by itself: this process
@@ -120,10 +131,26 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
   // unlocked at once for the new one.
   const keepRunning = async () => {
     while (!stopping) {
-      const ended: unknown = await runner.promise.then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      // A pool shutting down after a fatal error may never finish: cut off from Postgres, its
+      // release waits on queries that wait on the network (found by
+      // test/renderer/partition.test.ts, where the runner stayed half-stopped after the heal
+      // and rendered nothing). Past STUCK_SHUTDOWN_MS it is left behind and replaced; its
+      // jobs are unlocked by ending its lease (retire), and anything it still does with one
+      // is fenced (renderVoucherTask.ts).
+      const stuck = new Promise<Error>((resolve) => {
+        gaveUp = () =>
+          setTimeout(
+            () => resolve(new Error(`pool shutdown not finished after ${STUCK_SHUTDOWN_MS} ms; left behind`)),
+            STUCK_SHUTDOWN_MS,
+          ).unref();
+      });
+      const ended: unknown = await Promise.race([
+        runner.promise.then(
+          () => undefined,
+          (err: unknown) => err,
+        ),
+        stuck,
+      ]);
       if (stopping) return;
       log.error({ err: ended }, 'graphile-worker stopped by itself; starting it again');
       const gone = [...pools];

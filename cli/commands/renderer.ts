@@ -1,5 +1,6 @@
 import { loadRendererConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
+import { surviveReleasedQueueFailures } from '../../renderer/releasedQueueFailure.js';
 import { startRenderer } from '../../renderer/service.js';
 import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
 
@@ -28,6 +29,7 @@ AMQP_HEARTBEAT_S (5), LOG_LEVEL.`,
     }
     const config = loadRendererConfig(env);
     const log = makeLogger({ level: config.logLevel, component: 'renderer' });
+    surviveReleasedQueueFailures(log);
     const renderer = await startRenderer(config, log);
     log.info({ probes: renderer.probes.url, concurrency: config.concurrency }, 'renderer running');
     const signal = await waitForStopSignal();

@@ -71,23 +71,24 @@ export function requestTarget(path: string): { bucket?: string; key?: string } |
   }
 }
 
+/** Answers with an S3 error document, as MinIO and S3 do (the client reads its Code). */
+export function answerS3Error(ctx: GateContext, status: number, code: string, message: string) {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  ctx.status = status;
+  ctx.type = 'application/xml';
+  ctx.set('x-amz-request-id', requestId);
+  ctx.body =
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message>` +
+    `<Resource>${escapeXml(ctx.path)}</Resource><RequestId>${requestId}</RequestId></Error>`;
+}
+
 export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
   const { log } = options;
   const keys = new Map(options.keys.map((key) => [key.accessKey, key]));
   const requests = new AsyncLocalStorage<string>();
   let refuseUntil = 0;
   let refusalEnds: NodeJS.Timeout | undefined;
-
-  function refuse(ctx: GateContext, status: number, code: string, message: string) {
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
-    ctx.status = status;
-    ctx.type = 'application/xml';
-    ctx.set('x-amz-request-id', requestId);
-    ctx.body =
-      '<?xml version="1.0" encoding="UTF-8"?>\n' +
-      `<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message>` +
-      `<Resource>${escapeXml(ctx.path)}</Resource><RequestId>${requestId}</RequestId></Error>`;
-  }
 
   const writesRefused = () => Date.now() < refuseUntil;
 
@@ -110,7 +111,7 @@ export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
     },
     async middleware(ctx, next) {
       if ((ctx.method === 'PUT' || ctx.method === 'POST') && writesRefused()) {
-        return refuse(ctx, 503, 'SlowDown', 'Please reduce your request rate.');
+        return answerS3Error(ctx, 503, 'SlowDown', 'Please reduce your request rate.');
       }
       // CORS preflight carries no credentials, in S3 too; it reads and changes nothing.
       if (ctx.method === 'OPTIONS') return next();
@@ -124,15 +125,20 @@ export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
         copiedKey =
           copySource && decodeURIComponent(copySource.split('?')[0] ?? '').replace(/^\/?[^/]*\/?/, '');
       } catch {
-        return refuse(ctx, 400, 'InvalidURI', 'Could not parse the specified URI.');
+        return answerS3Error(ctx, 400, 'InvalidURI', 'Could not parse the specified URI.');
       }
       const { bucket, key } = target;
       if (bucket !== undefined && (!BUCKET_NAME.test(bucket) || bucket.includes('..'))) {
-        return refuse(ctx, 400, 'InvalidBucketName', 'The specified bucket is not valid.');
+        return answerS3Error(ctx, 400, 'InvalidBucketName', 'The specified bucket is not valid.');
       }
       for (const name of [key, copiedKey]) {
         if (name && (name.split('/').some((s) => s === '.' || s === '..') || /[\u0000\\]/.test(name))) {
-          return refuse(ctx, 400, 'XMinioInvalidObjectName', 'Object name contains unsupported characters.');
+          return answerS3Error(
+            ctx,
+            400,
+            'XMinioInvalidObjectName',
+            'Object name contains unsupported characters.',
+          );
         }
       }
 
@@ -144,14 +150,14 @@ export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
       };
       const credentials = readCredentials(request);
       if (credentials.kind === 'anonymous') {
-        return refuse(ctx, 403, 'AccessDenied', 'Access Denied.');
+        return answerS3Error(ctx, 403, 'AccessDenied', 'Access Denied.');
       }
       if (credentials.kind === 'malformed') {
-        return refuse(ctx, 400, 'AuthorizationHeaderMalformed', credentials.reason);
+        return answerS3Error(ctx, 400, 'AuthorizationHeaderMalformed', credentials.reason);
       }
       const holder = keys.get(credentials.accessKey);
       if (!holder) {
-        return refuse(
+        return answerS3Error(
           ctx,
           403,
           'InvalidAccessKeyId',
@@ -163,7 +169,7 @@ export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
           { role: holder.role, method: ctx.method, path: ctx.path },
           'request with a wrong signature refused',
         );
-        return refuse(
+        return answerS3Error(
           ctx,
           403,
           'SignatureDoesNotMatch',
@@ -180,7 +186,7 @@ export function makeS3Gate(options: { keys: StoreKey[]; log: Logger }): S3Gate {
       const denied = needed.find((request) => !isAllowed(holder.policy, request));
       if (denied) {
         log.warn({ role: holder.role, ...denied }, 'request denied by policy');
-        return refuse(ctx, 403, 'AccessDenied', 'Access Denied.');
+        return answerS3Error(ctx, 403, 'AccessDenied', 'Access Denied.');
       }
       await requests.run(holder.accessKey, next);
       // The path, never the query: a presigned URL's query is a credential.

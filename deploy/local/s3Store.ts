@@ -15,7 +15,8 @@
  * of s3rver (s3Gate.ts) verifies signatures and applies the policies; its fault switch makes
  * the store refuse writes for a while (`refuseWrites`, SIGUSR2 on `crs s3-store`). After the
  * gate, s3Metadata.ts answers what s3rver would read files for: HEAD on a bucket, HEAD on an
- * object stored through this process, a stored object's metadata for its notification.
+ * object stored through this process, a stored object's metadata for its notification; and
+ * s3ConditionalPut.ts gives PUT the `If-None-Match: *` condition MinIO has.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
@@ -23,6 +24,7 @@ import { Client } from 'minio';
 import S3rver from 's3rver';
 import { backoffMs, sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
+import { makeConditionalPut } from './s3ConditionalPut.js';
 import { minioObjectCreated, type AmqpNotification } from './minioEvents.js';
 import { makeS3Gate, type GateContext, type StoreKey } from './s3Gate.js';
 import { ALLOW_ALL } from './s3Policy.js';
@@ -110,6 +112,7 @@ export async function startS3Store(options: S3StoreOptions): Promise<RunningS3St
     router,
     0,
     (ctx: GateContext, next: () => Promise<unknown>) => gate.middleware(ctx, next),
+    makeConditionalPut(store),
     (ctx: GateContext, next: () => Promise<unknown>) => metadata.middleware(ctx, next),
   );
   // s3rver formats a colored log line for every request (koa-logger) even when silent, only

@@ -198,6 +198,15 @@ t.test("the renderer's key writes vouchers and sets up its bucket, nothing more"
   const stored = await rendererStore.putVoucher('order-0004', pdf);
   t.equal(stored.key, 'orders/order-0004.pdf', 'PUT a voucher, as the renderer does');
   t.equal((await root.statObject(BUCKET, 'orders/order-0004.pdf')).size, pdf.length, 'it is stored');
+  t.equal(stored.created, true);
+  // Stored once: a second renderer with the same job (taken over) finds it there (412).
+  const again = await rendererStore.putVoucher('order-0004', Buffer.concat([pdf, pdf]));
+  t.same(again, { key: 'orders/order-0004.pdf', created: false }, 'a voucher is never stored twice');
+  t.equal((await root.statObject(BUCKET, 'orders/order-0004.pdf')).size, pdf.length, 'the first one stays');
+  const racing = await Promise.all(
+    [1, 2, 3, 4].map((n) => rendererStore.putVoucher('order-0007', Buffer.alloc(n * 100, n))),
+  );
+  t.equal(racing.filter((r) => r.created).length, 1, 'of four at once, one stores it');
 
   await t.rejects(renderer.getObject(BUCKET, 'orders/order-0004.pdf'), denied, 'no GET');
   await t.rejects(renderer.statObject(BUCKET, 'orders/order-0004.pdf'), denied, 'no HEAD');
