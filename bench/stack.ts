@@ -138,7 +138,6 @@ export async function startBenchStack(
 
     const componentEnv = (extra: Env): Env => ({
       ...stackEnv,
-      ...vars,
       HOST: '127.0.0.1',
       PORT: String(ports.api),
       CDC_PORT: String(ports.cdc),
@@ -161,14 +160,20 @@ export async function startBenchStack(
       superuser,
       env: stackEnv,
       component: (name, extra = {}, output) => {
-        // The API and the renderer get their own object store keys, as in production.
-        const keys = name === 'cdc' ? {} : services.componentVars[name];
-        const childEnv = componentEnv({ ...keys, ...extra });
+        // Each gets only its own connections and keys, as in production.
+        const childEnv: Env = { ...services.componentEnv(name, componentEnv({})), ...extra };
         return started(spawnComponent(name, childEnv, undefined, output), childEnv[portVar[name]]);
       },
       benchApi: (decide, extra = {}) => {
         const entry = siblingEntry(import.meta.url, 'benchApi');
-        const childEnv = componentEnv({ ...services.componentVars.api, ...extra, BENCH_DECIDE: decide });
+        // The original design's tables belong to the owner (bench/db/original.sql): this
+        // bench-only API gets the owner's URL too.
+        const childEnv: Env = {
+          ...services.componentEnv('api', componentEnv({})),
+          DATABASE_URL: vars['DATABASE_URL'],
+          ...extra,
+          BENCH_DECIDE: decide,
+        };
         return started(spawnComponent('bench-api', childEnv, entry), childEnv['PORT']);
       },
       async stop() {

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type RendererMetrics = ReturnType<typeof makeRendererMetrics>;
 
@@ -39,6 +39,11 @@ export function makeRendererMetrics(options: { defaultMetrics: boolean }) {
     runnerRestarts: new Counter({
       name: 'crs_renderer_runner_restarts_total',
       help: 'Times graphile-worker stopped by itself (Postgres away too long) and was started again',
+      registers,
+    }),
+    jobsRunning: new Gauge({
+      name: 'crs_renderer_jobs_running',
+      help: 'Jobs this renderer is running now (each holds its job locked)',
       registers,
     }),
     missingGlyphs: new Counter({

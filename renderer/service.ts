@@ -74,6 +74,8 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     log.warn({ pool: workerPool.id, reason: message }, 'a graphile-worker pool is shutting down by itself');
     gaveUp();
   });
+  events.on('job:start', () => metrics.jobsRunning.inc());
+  events.on('job:complete', () => metrics.jobsRunning.dec());
   events.on('job:failed', ({ job, error }) => {
     if (job.task_identifier === PURGE_TASK) {
       // graphile-worker retries it with backoff; the next day's run starts afresh anyway.
@@ -155,6 +157,7 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
       log.error({ err: ended }, 'graphile-worker stopped by itself; starting it again');
       const gone = [...pools];
       pools = new Set();
+      metrics.jobsRunning.set(0);
       liveness.retire(gone).catch((err: unknown) => log.warn({ err }, 'could not release the old workers'));
       for (let attempt = 0; !stopping; attempt += 1) {
         await sleep(backoffMs(attempt, 500, 10_000));

@@ -19,6 +19,7 @@ import { startBenchStack, type BenchStack, type StackLayout } from '../stack.js'
 import { faultPlan, type FaultControls } from './faultPlan.js';
 import { brokenInvariants, countStores, vouchersOutstanding } from './invariants.js';
 import { startOrderLoad } from './orderLoad.js';
+import { startPartitionProxy, type PartitionProxy } from './partitionProxy.js';
 import { makeSupervisor } from './supervisor.js';
 import { makeVoucherFollowers } from './voucherFollowers.js';
 
@@ -31,6 +32,9 @@ export const FAULTS_LAYOUT: StackLayout = {
   ports: { pg: 30359, redis: 30399, amqp: 30750, s3: 30920, api: 3920, cdc: 3921, renderer: 3922 },
 };
 const SECOND_API_PORT = 3923;
+/** The standby CDC consumer's and the second renderer's probe ports. */
+const STANDBY_CDC_PORT = 3924;
+const SECOND_RENDERER_PORT = 3925;
 const PRODUCT_ID = 'fault-drill';
 
 export interface FaultRunOptions {
@@ -41,8 +45,24 @@ export interface FaultRunOptions {
 
 /** How hard and how long: the full drill, and the short one CI runs. */
 const SETTINGS = {
-  full: { rate: 30, outageMs: 10_000, gapMs: 8_000, tailMs: 10_000, followEvery: 4 },
-  quick: { rate: 12, outageMs: 4_000, gapMs: 3_000, tailMs: 3_000, followEvery: 3 },
+  full: {
+    rate: 30,
+    outageMs: 10_000,
+    hangMs: { freeze: 40_000, partition: 30_000 },
+    gapMs: 8_000,
+    tailMs: 10_000,
+    followEvery: 4,
+  },
+  // A freeze lasts 40 s here too: shorter, it would end before wal_sender_timeout and a
+  // renderer's lease lapse, and test nothing the kill -9 does not.
+  quick: {
+    rate: 12,
+    outageMs: 4_000,
+    hangMs: { freeze: 40_000, partition: 20_000 },
+    gapMs: 3_000,
+    tailMs: 3_000,
+    followEvery: 3,
+  },
 };
 /** Bounds: the drill never runs longer than this, whatever happens. */
 const MAX_LOAD_MS = 15 * 60_000;
@@ -52,10 +72,18 @@ interface FaultRecord {
   name: string;
   /** From the fault to the component being back. */
   outageMs: number;
+  /**
+   * Freezes and cut-offs another replica covers: from the fault to the standby consumer
+   * streaming, or to every order accepted before the fault having its voucher (the renderer's
+   * jobs taken over). Undefined when that did not happen while the fault lasted.
+   */
+  takeoverMs?: number | undefined;
   /** From the component being back to every order accepted until then having its voucher. */
   convergedMs: number | undefined;
   /** Requests retried while it lasted (answered 503, or no answer). */
   retried: number;
+  /** What was wrong right after it (e.g. two consumers streaming). */
+  problem?: string;
 }
 
 export async function runFaults(env: Env, options: FaultRunOptions): Promise<number> {
@@ -78,17 +106,22 @@ export async function runFaults(env: Env, options: FaultRunOptions): Promise<num
     interrupted.abort();
   };
   process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  // Each CDC consumer, the first renderer and the first API reach Postgres (and the
+  // consumers RabbitMQ) through a partition proxy of their own, which a partition fault cuts.
+  const links = await startLinks(stack, ['cdc', 'cdc2', 'renderer', 'api1']);
   try {
-    return await drill(stack, settings, { ...options, signal: interrupted.signal });
+    return await drill(stack, links, settings, { ...options, signal: interrupted.signal });
   } finally {
     process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
     await stack.stop();
+    for (const link of links.values()) await Promise.all([link.postgres.close(), link.rabbitmq?.close()]);
     log.info({ seconds: Math.round((Date.now() - started) / 1000) }, 'faults: stack stopped');
   }
 }
 
 async function drill(
   stack: BenchStack,
+  links: Map<string, Link>,
   settings: (typeof SETTINGS)['full'],
   options: FaultRunOptions & { signal: AbortSignal },
 ): Promise<number> {
@@ -109,29 +142,150 @@ async function drill(
 
   const apiPorts = [FAULTS_LAYOUT.ports.api, SECOND_API_PORT];
   const targets = apiPorts.map((port) => `http://127.0.0.1:${port}`);
+  // Two CDC consumers (one streams, one stands by) and two renderers, as on Kubernetes.
+  const cdcPorts: Record<string, number> = { cdc: FAULTS_LAYOUT.ports.cdc, cdc2: STANDBY_CDC_PORT };
   const supervisor = makeSupervisor((name) => {
+    const link = links.get(name);
+    const viaProxy = (variable: string, kind: 'postgres' | 'rabbitmq') => {
+      const proxy = link?.[kind];
+      const url = stack.vars[variable];
+      return proxy && url ? { [variable]: proxy.rewrite(url) } : {};
+    };
     const api = /^api(\d)$/.exec(name);
-    return api
-      ? stack.component('api', { PORT: String(apiPorts[Number(api[1]) - 1]) }, logFile(name))
-      : stack.component(name as 'cdc' | 'renderer', {}, logFile(name));
+    if (api) {
+      const port = { PORT: String(apiPorts[Number(api[1]) - 1]) };
+      return stack.component('api', { ...port, ...viaProxy('API_DATABASE_URL', 'postgres') }, logFile(name));
+    }
+    if (name.startsWith('cdc')) {
+      const env = {
+        CDC_PORT: String(cdcPorts[name]),
+        ...viaProxy('CDC_DATABASE_URL', 'postgres'),
+        ...viaProxy('AMQP_URL', 'rabbitmq'),
+      };
+      // Both ready: the second one stands by.
+      return stack.component('cdc', env, logFile(name));
+    }
+    const port = name === 'renderer2' ? { RENDERER_PORT: String(SECOND_RENDERER_PORT) } : {};
+    return stack.component(
+      'renderer',
+      { ...port, ...viaProxy('RENDERER_DATABASE_URL', 'postgres') },
+      logFile(name),
+    );
   }, log);
-  for (const name of ['cdc', 'renderer', 'api1', 'api2']) await supervisor.launch(name);
+  for (const name of ['cdc', 'cdc2', 'renderer', 'renderer2', 'api1', 'api2']) await supervisor.launch(name);
+  const activeCdc = async () => {
+    for (const name of Object.keys(cdcPorts))
+      if ((await cdcRole(cdcPorts[name] as number)) === 'active') return name;
+    return undefined;
+  };
+  /** Undefined once exactly one consumer streams; else, past the bound, what they report. */
+  const oneActiveCdc = async (boundMs: number) => {
+    const deadline = Date.now() + boundMs;
+    for (;;) {
+      const roles = await Promise.all(Object.values(cdcPorts).map((port) => cdcRole(port)));
+      if (roles.filter((role) => role === 'active').length === 1) return undefined;
+      if (Date.now() > deadline || signal.aborted) return JSON.stringify(roles);
+      await sleep(250);
+    }
+  };
 
   // Stock enough for the faults; after them it is cut so that the tail sells out for real.
-  const setStock = async (total: number) => {
-    const put = await fetch(`${targets[0]}/api/admin/products/${PRODUCT_ID}`, {
+  const putStock = (total: number) =>
+    fetch(`${targets[0]}/api/admin/products/${PRODUCT_ID}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${stack.vars['ADMIN_TOKEN']}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Fault drill', total }),
     });
+  const setStock = async (total: number) => {
+    const put = await putStock(total);
     if (put.status >= 300)
       throw new Error(`could not set the drill's stock: ${put.status} ${await put.text()}`);
+  };
+  /**
+   * Leaves `room` units above what is reserved. Orders go on meanwhile: a total that more
+   * orders than that overtook is refused (409 below_reserved, with what is reserved by then),
+   * and set again above that.
+   */
+  const leaveRoom = async (room: number) => {
+    const { rows } = await stack.owner.query<{ n: string }>(
+      'select count(*) as n from crs.orders where product_id = $1',
+      [PRODUCT_ID],
+    );
+    let total = Number(rows[0]?.n ?? 0) + room;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const put = await putStock(total);
+      if (put.status < 300) return;
+      const body = (await put.json()) as { error?: { code?: string; details?: { reserved?: number } } };
+      if (body.error?.code !== 'below_reserved')
+        throw new Error(`could not cut the stock: ${JSON.stringify(body)}`);
+      total = (body.error.details?.reserved ?? total) + room;
+    }
+    throw new Error('could not cut the stock: orders kept overtaking it');
   };
   await setStock((MAX_LOAD_MS / 1000) * settings.rate);
 
   const secrets = await loadOrCreateSecrets(stateDir);
+  /**
+   * While a component hangs or is cut off: how soon the other replica takes over (the
+   * standby consumer streams; every order accepted before the fault has its voucher),
+   * watched until `until` passes.
+   */
+  const watchTakeover = (name: 'cdc' | 'renderer' | 'api', at: number, until: () => boolean, hung?: string) =>
+    (async () => {
+      while (!until() && !signal.aborted) {
+        if (name === 'cdc') {
+          const active = await activeCdc();
+          if (active && active !== hung) return Date.now() - at;
+        } else {
+          const outstanding = await vouchersOutstanding(stack.owner, PRODUCT_ID, new Date(at)).catch(
+            () => -1,
+          );
+          if (outstanding === 0) return Date.now() - at;
+        }
+        await sleep(250);
+      }
+      return undefined;
+    })();
+  /** Holds a fault for `ms`, timing the takeover meanwhile; `end` ends the fault. */
+  const hold = async (name: 'cdc' | 'renderer' | 'api', ms: number, end: () => void, hung?: string) => {
+    const at = Date.now();
+    let over = false;
+    const takeover = watchTakeover(name, at, () => over, hung);
+    try {
+      await sleep(ms, signal);
+    } finally {
+      over = true;
+      end();
+    }
+    return { takeoverMs: await takeover };
+  };
   const controls: FaultControls = {
-    killAndRestart: (name) => supervisor.restart(name, 'kill -9'),
+    async killAndRestart(name) {
+      await supervisor.restart(name === 'cdc' ? ((await activeCdc()) ?? 'cdc') : name, 'kill -9');
+    },
+    async freeze(name, ms) {
+      const target = name === 'cdc' ? ((await activeCdc()) ?? 'cdc') : 'renderer';
+      const child = supervisor.current(target);
+      if (!child) throw new Error(`${target} is not running`);
+      // A renderer is frozen (or cut off) while it runs a job: else nothing waits on a takeover.
+      if (name === 'renderer') await whileRunningJobs(FAULTS_LAYOUT.ports.renderer);
+      child.process.kill('SIGSTOP');
+      return hold(name, ms, () => child.process.kill('SIGCONT'), target);
+    },
+    async partition(name, link, ms) {
+      const target = name === 'cdc' ? ((await activeCdc()) ?? 'cdc') : name === 'api' ? 'api1' : 'renderer';
+      const proxy = links.get(target)?.[link];
+      if (!proxy) throw new Error(`${target} has no ${link} link to cut`);
+      if (name === 'renderer') await whileRunningJobs(FAULTS_LAYOUT.ports.renderer);
+      proxy.cut();
+      // A consumer cut off from RabbitMQ keeps the slot (the feed waits): nobody takes over.
+      const covered = name !== 'api' && link === 'postgres';
+      if (!covered) {
+        await sleep(ms, signal).finally(() => proxy.heal());
+        return {};
+      }
+      return hold(name, ms, () => proxy.heal(), target);
+    },
     restartApi: (index) => supervisor.restart(`api${index + 1}`, 'stop'),
     postgres: localPostgres(stack.env, secrets),
     redis: localRedis(stack.env),
@@ -162,31 +316,37 @@ async function drill(
 
   try {
     const records: FaultRecord[] = [];
-    for (const fault of faultPlan(settings.outageMs)) {
+    for (const fault of faultPlan(settings.outageMs, settings.hangMs)) {
       await sleep(settings.gapMs, signal);
       stillOn();
       const before = retries(load);
       const at = Date.now();
       log.info(`faults: ${fault.name}`);
-      await fault.inject(controls);
+      const takeover = (await fault.inject(controls)) ?? {};
       const back = Date.now();
       const convergedMs = await converge(stack, back, signal);
       records.push({
         name: fault.name,
         outageMs: back - at,
+        ...(fault.takeover && { takeoverMs: takeover.takeoverMs }),
         convergedMs,
         retried: retries(load) - before,
       });
+      const tookOver = fault.takeover
+        ? `, taken over ${takeover.takeoverMs === undefined ? 'NOT while it lasted' : `after ${seconds(takeover.takeoverMs)}`}`
+        : '';
       log.info(
-        `faults: ${fault.name}: back after ${seconds(back - at)}, converged ${convergedMs === undefined ? 'NOT within bound' : `after ${seconds(convergedMs)}`}`,
+        `faults: ${fault.name}: back after ${seconds(back - at)}${tookOver}, converged ${convergedMs === undefined ? 'NOT within bound' : `after ${seconds(convergedMs)}`}`,
       );
+      if (fault.name.startsWith('cdc')) {
+        // A woken or healed consumer learns at its next look that the slot is not its own.
+        const roles = await oneActiveCdc(30_000);
+        if (roles)
+          (records[records.length - 1] as FaultRecord).problem = `after it the consumers report ${roles}`;
+      }
     }
     // Half of the tail's orders find stock: the drill ends sold out, under load.
-    const { rows } = await stack.owner.query<{ n: string }>(
-      'select count(*) as n from crs.orders where product_id = $1',
-      [PRODUCT_ID],
-    );
-    await setStock(Number(rows[0]?.n ?? 0) + Math.round((settings.rate * settings.tailMs) / 2000));
+    await leaveRoom(Math.round((settings.rate * settings.tailMs) / 2000));
     await sleep(settings.tailMs, signal);
     stillOn();
     load.stop();
@@ -236,6 +396,10 @@ async function drill(
     }
     for (const record of records) {
       if (record.convergedMs === undefined) problems.push(`no convergence after ${record.name}`);
+      if ('takeoverMs' in record && record.takeoverMs === undefined) {
+        problems.push(`nobody took over while ${record.name} lasted`);
+      }
+      if (record.problem) problems.push(`${record.name}: ${record.problem}`);
     }
 
     const summary =
@@ -248,6 +412,11 @@ async function drill(
       `${tally.unexpected.length} unexpected, ${supervisor.crashes.length} crashes; converged after: ` +
       records
         .map((r) => `${r.name} ${r.convergedMs === undefined ? 'never' : seconds(r.convergedMs)}`)
+        .join(', ') +
+      '; taken over after: ' +
+      records
+        .filter((r) => 'takeoverMs' in r)
+        .map((r) => `${r.name} ${r.takeoverMs === undefined ? 'never' : seconds(r.takeoverMs)}`)
         .join(', ');
     console.log(summary);
     for (const problem of problems) console.log(`faults: BROKEN: ${problem}`);
@@ -281,6 +450,53 @@ async function drill(
     supervisor.retire();
     load.abandon();
     await followers.finish(Date.now());
+    // Healed, so the teardown's SIGTERMs are heard and answered.
+    for (const link of links.values()) {
+      link.postgres.heal();
+      link.rabbitmq?.heal();
+    }
+  }
+}
+
+interface Link {
+  postgres: PartitionProxy;
+  rabbitmq?: PartitionProxy;
+}
+
+/** A proxy to Postgres for each component named (and to RabbitMQ for the CDC consumers). */
+async function startLinks(stack: BenchStack, names: string[]): Promise<Map<string, Link>> {
+  const target = (url: string) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) });
+  const postgres = target(stack.vars['DATABASE_URL'] as string);
+  const rabbitmq = target(stack.vars['AMQP_URL'] as string);
+  const links = new Map<string, Link>();
+  for (const name of names) {
+    links.set(name, {
+      postgres: await startPartitionProxy(postgres),
+      ...(name.startsWith('cdc') && { rabbitmq: await startPartitionProxy(rabbitmq) }),
+    });
+  }
+  return links;
+}
+
+/** Returns as soon as the renderer on this port runs a job (at most ~5 s from now). */
+async function whileRunningJobs(port: number) {
+  for (let tries = 0; tries < 250; tries += 1) {
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2_000) })
+      .then((response) => response.text())
+      .catch(() => '');
+    if (/^crs_renderer_jobs_running [1-9]/m.test(metrics)) return;
+    await sleep(20);
+  }
+}
+
+/** The role a CDC consumer reports on /readyz (active, standby), or undefined. */
+async function cdcRole(port: number): Promise<string | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(3_000) });
+    const body = (await response.json()) as { role?: string; error?: { details?: { role?: string } } };
+    return body.role ?? body.error?.details?.role;
+  } catch {
+    return undefined;
   }
 }
 

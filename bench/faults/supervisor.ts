@@ -17,6 +17,8 @@ export interface Supervisor {
   launch(name: string): Promise<Child>;
   /** Sends the signal, waits for the exit, starts it again; not counted as a crash. */
   restart(name: string, how: 'kill -9' | 'stop'): Promise<void>;
+  /** The running process of a component (the latest start). */
+  current(name: string): Child | undefined;
   crashes: Crash[];
   /** From now on exits are the drill's own (teardown). */
   retire(): void;
@@ -43,6 +45,7 @@ export function makeSupervisor(start: (name: string) => Promise<Child>, log: Log
   return {
     launch,
     crashes,
+    current: (name) => current.get(name),
     async restart(name, how) {
       const child = current.get(name);
       if (child) {

@@ -28,25 +28,19 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     const services = await startLocalServices(env, (line) => log.info(line));
     const cdcPort = readInteger(env, 'CDC_PORT', port + 1, 1, 65535);
     const rendererPort = readInteger(env, 'RENDERER_PORT', port + 2, 1, 65535);
-    const componentEnv = {
-      ...env,
-      ...services.vars,
-      PORT: String(port),
-      CDC_PORT: String(cdcPort),
-      RENDERER_PORT: String(rendererPort),
-    };
+    const ports = { PORT: String(port), CDC_PORT: String(cdcPort), RENDERER_PORT: String(rendererPort) };
     const children: Child[] = [];
     const stopAll = async () => {
       await Promise.all(children.map((child) => child.stop(15_000)));
       await services.stop();
     };
     try {
-      await runMigrations(loadMigrateConfig(componentEnv), log);
-      // Each component with its own object store key where the store is ours (the API's may
-      // only read vouchers, the renderer's only write them).
+      await runMigrations(loadMigrateConfig({ ...env, ...services.vars }), log);
+      // Each component with only its own connections, keys and tokens: its role's database
+      // URL, its object store key where the store is ours (the API's may only read vouchers,
+      // the renderer's only write them); the owner's URL stays here.
       for (const name of COMPONENTS) {
-        const own = name === 'cdc' ? {} : services.componentVars[name];
-        children.push(spawnComponent(name, { ...componentEnv, ...own }));
+        children.push(spawnComponent(name, services.componentEnv(name, { ...env, ...ports })));
       }
       await waitUntilReady(`http://127.0.0.1:${port}/readyz`, 30_000, children[0]);
       await waitUntilReady(`http://127.0.0.1:${cdcPort}/readyz`, 30_000, children[1]);

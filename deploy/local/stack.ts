@@ -5,6 +5,7 @@
  * the renderer).
  */
 import { join } from 'node:path';
+import { Client } from 'minio';
 import { readInteger } from '../../common/config.js';
 import { dataDir } from '../../common/paths.js';
 import { bootstrapDatabase } from './bootstrap.js';
@@ -25,7 +26,11 @@ export interface LocalServices {
    * Per component, what replaces `vars` for it: the API's read key and the renderer's write key
    * for the local S3 store (as MinIO's users in Kubernetes). Empty when the store is not ours.
    */
-  componentVars: { api: Record<string, string>; renderer: Record<string, string> };
+  /**
+   * A component's environment: `base` without any credential (the user's environment may hold
+   * some), plus the connections, keys and tokens that component uses, and no other's.
+   */
+  componentEnv(name: Component, base: Env): Env;
   /** What was started here (and so is ours to stop). */
   started: string[];
   postgres: LocalPostgres | undefined;
@@ -66,6 +71,79 @@ export function localRabbitMq(env: Env) {
   });
 }
 
+export type Component = 'api' | 'cdc' | 'renderer';
+
+/**
+ * Variables that hold a credential, or a connection string with one in it. A process started
+ * by `crs start` (or the drills) gets only those of its own (OWN_VARS): a renderer that is
+ * broken into cannot read the owner's database URL, another role's password, the tokens or
+ * the order-token key, or an S3 key with more rights than its own.
+ */
+export const CREDENTIAL_VARS = [
+  'DATABASE_URL',
+  'API_DATABASE_URL',
+  'CDC_DATABASE_URL',
+  'RENDERER_DATABASE_URL',
+  'REDIS_URL',
+  'AMQP_URL',
+  'S3_ACCESS_KEY',
+  'S3_SECRET_KEY',
+  'CRS_S3_API_ACCESS_KEY',
+  'CRS_S3_API_SECRET_KEY',
+  'CRS_S3_RENDERER_ACCESS_KEY',
+  'CRS_S3_RENDERER_SECRET_KEY',
+  'ADMIN_TOKEN',
+  'STAFF_TOKEN',
+  'ORDER_TOKEN_KEY',
+  'PGPASSWORD',
+] as const;
+
+/** What each component connects to and signs with (common/config.ts reads these). */
+const OWN_VARS: Record<Component, readonly string[]> = {
+  api: [
+    'API_DATABASE_URL',
+    'REDIS_URL',
+    'AMQP_URL',
+    'S3_ENDPOINT',
+    'S3_BUCKET',
+    'S3_ACCESS_KEY',
+    'S3_SECRET_KEY',
+    'ADMIN_TOKEN',
+    'STAFF_TOKEN',
+    'ORDER_TOKEN_KEY',
+  ],
+  cdc: ['CDC_DATABASE_URL', 'REDIS_URL', 'AMQP_URL'],
+  renderer: ['RENDERER_DATABASE_URL', 'S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'],
+};
+
+const DATABASE_URL_VAR: Record<Component, string> = {
+  api: 'API_DATABASE_URL',
+  cdc: 'CDC_DATABASE_URL',
+  renderer: 'RENDERER_DATABASE_URL',
+};
+
+/** `base` without credentials, plus the component's own from `vars` and `keys`. */
+export function envForComponent(
+  name: Component,
+  base: Env,
+  vars: Record<string, string>,
+  keys: Record<string, string> = {},
+): Env {
+  const env: Env = { ...base };
+  for (const variable of CREDENTIAL_VARS) delete env[variable];
+  const available: Record<string, string | undefined> = {
+    ...vars,
+    // A database given as one URL (DATABASE_URL) is every role's: the user's choice.
+    [DATABASE_URL_VAR[name]]: vars[DATABASE_URL_VAR[name]] ?? vars['DATABASE_URL'],
+    ...keys,
+  };
+  for (const variable of OWN_VARS[name]) {
+    const value = available[variable];
+    if (value !== undefined) env[variable] = value;
+  }
+  return env;
+}
+
 interface Stoppable {
   stop(): Promise<void>;
 }
@@ -74,7 +152,8 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
   const secrets = await loadOrCreateSecrets(dataDir(env));
   const vars: Record<string, string> = {};
   const started: string[] = [];
-  const componentVars: LocalServices['componentVars'] = { api: {}, renderer: {} };
+  // The API's and the renderer's own S3 keys where the store is ours (each held to its policy).
+  const componentKeys: Partial<Record<Component, Record<string, string>>> = {};
   const ours: [string, Stoppable][] = [];
   let postgres: LocalPostgres | undefined;
   // A service that fails to start must not leave the ones before it running (their ports
@@ -160,15 +239,14 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
       vars['S3_ACCESS_KEY'] = secrets.s3AccessKey;
       vars['S3_SECRET_KEY'] = secrets.s3SecretKey;
       vars['S3_BUCKET'] = env['S3_BUCKET'] ?? 'vouchers';
-      // A store left running by an earlier `crs services --detach` may predate these keys:
-      // then everyone keeps the admin key.
-      if (state === 'started') {
-        componentVars.api = { S3_ACCESS_KEY: secrets.s3ApiAccessKey, S3_SECRET_KEY: secrets.s3ApiSecretKey };
-        componentVars.renderer = {
-          S3_ACCESS_KEY: secrets.s3RendererAccessKey,
-          S3_SECRET_KEY: secrets.s3RendererSecretKey,
-        };
-      }
+      componentKeys.api = { S3_ACCESS_KEY: secrets.s3ApiAccessKey, S3_SECRET_KEY: secrets.s3ApiSecretKey };
+      componentKeys.renderer = {
+        S3_ACCESS_KEY: secrets.s3RendererAccessKey,
+        S3_SECRET_KEY: secrets.s3RendererSecretKey,
+      };
+      // A store left running by an earlier `crs services --detach` of a version without
+      // per-component keys would refuse them: say so, rather than hand out the admin key.
+      if (state !== 'started') await requireRoleKeys(s3.url, vars['S3_BUCKET'], componentKeys.api);
     }
   } catch (err) {
     for (const [name, service] of ours.reverse()) {
@@ -184,7 +262,7 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
 
   return {
     vars,
-    componentVars,
+    componentEnv: (name, base) => envForComponent(name, base, vars, componentKeys[name]),
     started,
     postgres,
     async stop() {
@@ -194,6 +272,32 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
       }
     },
   };
+}
+
+/** Throws unless the running S3 store knows this key (InvalidAccessKeyId otherwise). */
+async function requireRoleKeys(endpoint: string, bucket: string, keys: Record<string, string>) {
+  const url = new URL(endpoint);
+  const client = new Client({
+    endPoint: url.hostname,
+    port: Number(url.port),
+    useSSL: false,
+    accessKey: keys['S3_ACCESS_KEY'] as string,
+    secretKey: keys['S3_SECRET_KEY'] as string,
+    pathStyle: true,
+  });
+  try {
+    // Any answer but an unknown key will do: the API's key may not even list buckets.
+    await client.statObject(bucket, 'orders/key-check.pdf');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch') {
+      throw new Error(
+        `the S3 store already running at ${endpoint} does not know the components' own keys ` +
+          '(it was started by an older version): stop it with `crs services --stop` and start again',
+        { cause: err },
+      );
+    }
+  }
 }
 
 /** Stops what `crs services --detach` left running. */

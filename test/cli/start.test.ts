@@ -4,12 +4,13 @@
  * SIGTERM, and keeps its state for the next start.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../common/paths.js';
+import { loadOrCreateSecrets } from '../../deploy/local/secrets.js';
 import { makeHttpClient } from '../support/api.js';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'crs-start-'));
@@ -50,6 +51,23 @@ function start() {
   return { child, exited, banner, output: () => output };
 }
 
+/** The environment of each component `crs start` runs (its children `crs <component>`), by name. */
+function componentEnvirons(parent: number): Map<string, Record<string, string>> {
+  const found = new Map<string, Record<string, string>>();
+  const children = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/);
+  for (const pid of children.filter(Boolean)) {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const name = args[args.length - 1] as string;
+    if (!['api', 'cdc', 'renderer'].includes(name)) continue;
+    const entries = readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]);
+    found.set(name, Object.fromEntries(entries));
+  }
+  return found;
+}
+
 t.test('npm start runs the system, prints where to open it, stops cleanly, keeps state', async (t) => {
   const first = start();
   const banner = await first.banner;
@@ -57,6 +75,48 @@ t.test('npm start runs the system, prints where to open it, stops cleanly, keeps
   t.match(banner, /Admin token: [A-Za-z0-9_-]{43}\n/);
   t.match(banner, /Staff token: [A-Za-z0-9_-]{43}\n/);
   const adminToken = /Admin token: (\S+)/.exec(banner)?.[1] ?? '';
+
+  await t.test('each component holds only its own secrets', async (t) => {
+    const secrets = await loadOrCreateSecrets(dataDir);
+    const environs = componentEnvirons(first.child.pid as number);
+    t.same([...environs.keys()].sort(), ['api', 'cdc', 'renderer'], 'three components, read from /proc');
+    const api = environs.get('api') ?? {};
+    const cdc = environs.get('cdc') ?? {};
+    const renderer = environs.get('renderer') ?? {};
+    for (const [name, env] of environs) {
+      t.notOk(env['DATABASE_URL'], `${name}: no owner's database URL`);
+      const values = Object.values(env).join('\n');
+      for (const [secret, value] of Object.entries(secrets)) {
+        const own =
+          (name === 'api' && /^s3Api|^adminToken$|^staffToken$|^orderTokenKey$|^apiPassword$/.test(secret)) ||
+          (name === 'cdc' && secret === 'cdcPassword') ||
+          (name === 'renderer' && /^s3Renderer|^rendererPassword$/.test(secret));
+        if (!own) t.notOk(values.includes(value), `${name}: does not hold ${secret}`);
+      }
+    }
+    t.match(api['API_DATABASE_URL'], /^postgres(ql)?:\/\/crs_api:/, 'the API connects as crs_api');
+    t.equal(api['S3_ACCESS_KEY'], secrets.s3ApiAccessKey, "the API signs with the API's S3 key");
+    t.ok(api['ADMIN_TOKEN'] && api['STAFF_TOKEN'] && api['ORDER_TOKEN_KEY'], 'the API holds the tokens');
+    t.match(cdc['CDC_DATABASE_URL'], /^postgres(ql)?:\/\/crs_cdc:/, 'the CDC consumer connects as crs_cdc');
+    t.notOk(
+      cdc['S3_ACCESS_KEY'] ?? cdc['ADMIN_TOKEN'] ?? cdc['API_DATABASE_URL'],
+      'the CDC consumer holds nothing else',
+    );
+    t.match(
+      renderer['RENDERER_DATABASE_URL'],
+      /^postgres(ql)?:\/\/crs_renderer:/,
+      'the renderer connects as crs_renderer',
+    );
+    t.equal(
+      renderer['S3_ACCESS_KEY'],
+      secrets.s3RendererAccessKey,
+      "the renderer signs with the renderer's S3 key",
+    );
+    t.notOk(
+      renderer['AMQP_URL'] ?? renderer['REDIS_URL'] ?? renderer['ADMIN_TOKEN'],
+      'the renderer holds nothing else',
+    );
+  });
 
   const http = makeHttpClient(`http://127.0.0.1:${port}`);
   t.teardown(() => http.close());

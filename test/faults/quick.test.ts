@@ -1,6 +1,6 @@
 /**
- * `crs faults --quick` as CI runs it: every fault of the drill, with short outages, under a
- * light load, on the drill's own stack (.data/faults, ports of its own), every component a
+ * `crs faults --quick` as CI runs it: every fault of the drill (crashes, outages, hangs and
+ * partitions), with short outages, under a light load, on the drill's own stack (.data/faults, ports of its own), every component a
  * process of its own. Only invariants are checked (nothing lost, duplicated or oversold,
  * every voucher stored, announced and fetchable, every refusal a 503 that a retry cured),
  * never how fast the system converged.
@@ -30,7 +30,7 @@ interface Result {
     unexpected: unknown[];
   };
   counts: Record<string, number>;
-  faults: { name: string; convergedMs?: number }[];
+  faults: { name: string; convergedMs?: number; takeoverMs?: number }[];
   followers: { followed: number; delivered: number };
   problems: string[];
 }
@@ -47,8 +47,17 @@ const result = JSON.parse(
 ) as Result;
 
 t.test('every fault happened and the system converged after each', async (t) => {
-  t.equal(result.faults.length, 9, 'nine faults');
+  t.equal(result.faults.length, 15, 'fifteen faults');
   for (const fault of result.faults) t.type(fault.convergedMs, 'number', `converged after ${fault.name}`);
+});
+
+t.test('hangs and cut-offs: another replica took over while each lasted', async (t) => {
+  const covered = result.faults.filter((fault) => 'takeoverMs' in fault);
+  t.same(
+    covered.map((fault) => fault.name.replace(/ \d+ s$/, '')),
+    ['cdc SIGSTOP', 'renderer SIGSTOP', 'cdc cut off from postgres', 'renderer cut off from postgres'],
+  );
+  for (const fault of covered) t.type(fault.takeoverMs, 'number', `taken over during ${fault.name}`);
 });
 
 t.test('accepted = in Postgres = recorded = stored = fetchable; nothing lost or doubled', async (t) => {
