@@ -9,25 +9,19 @@ import t, { type Test } from 'tap';
 import { lsnNumber } from '../../cdc/metrics.js';
 import { readStockFlag } from '../../common/stockFlag.js';
 import { makeTestDatabase, type TestDatabase } from '../support/database.js';
-import { cdcRole, placeOrders, renderJobs, spawnCdc, startTestCdc, waitFor } from '../support/cdc.js';
+import {
+  cdcRole,
+  everyOrderHasItsJob,
+  flagMatchesTable,
+  placeOrders,
+  renderJobs,
+  spawnCdc,
+  startTestCdc,
+  waitFor,
+} from '../support/cdc.js';
 import { makeTestVhost, startTestRedis, subscribe } from '../support/services.js';
 
 const amqpUrl = await makeTestVhost(t);
-
-async function flagMatchesTable(db: TestDatabase, redis: Redis, productId: string) {
-  const { rows } = await db.owner.query(`select * from crs.get_stock($1)`, [productId]);
-  const flag = await readStockFlag(redis, productId);
-  return flag !== undefined && flag.remaining === rows[0].remaining && flag.total === rows[0].total;
-}
-
-async function allOrdersHaveJobs(db: TestDatabase, productId: string) {
-  const { rows } = await db.owner.query<{ order_id: string }>(
-    'select order_id from crs.orders where product_id = $1',
-    [productId],
-  );
-  const jobs = new Set(await renderJobs(db));
-  return rows.length > 0 && rows.every((row) => jobs.has(row.order_id));
-}
 
 /** Two `crs cdc` processes on one slot: [the active one, the standby]. */
 async function spawnPair(t: Test, db: TestDatabase, redisUrl: string) {
@@ -61,7 +55,7 @@ t.test('kill -9 in the middle of 5,000 orders loses nothing and doubles nothing'
   t.ok(jobsAtKill < 5000, `killed mid-stream (${jobsAtKill} jobs so far)`);
 
   const second = await spawnCdc(t, db, options);
-  await waitFor('every order to have its job', () => allOrdersHaveJobs(db, 'kill'), 120_000);
+  await waitFor('every order to have its job', () => everyOrderHasItsJob(db, 'kill'), 120_000);
   const jobs = await renderJobs(db);
   t.equal(jobs.length, 5000, 'exactly one job per order');
   t.equal(new Set(jobs).size, 5000);
@@ -102,7 +96,7 @@ t.test('Redis stopped for a while: no acknowledgement meanwhile, then it catches
 
   await redisServer.start();
   await waitFor('the flag to converge', () => flagMatchesTable(db, redis, 'outage'), 30_000);
-  await waitFor('every order to have its job', () => allOrdersHaveJobs(db, 'outage'));
+  await waitFor('every order to have its job', () => everyOrderHasItsJob(db, 'outage'));
   await waitFor(
     'an acknowledgement after catching up',
     async () => cdc.consumer.status().acknowledgedLsn !== ackedBefore,
@@ -140,7 +134,7 @@ t.test('the slot dropped while orders keep coming: recreated, reconciled, nothin
   const { reserved } = await ordering;
   t.equal(reserved.length, 1500);
 
-  await waitFor('every order to have its job', () => allOrdersHaveJobs(db, 'dropped'), 60_000);
+  await waitFor('every order to have its job', () => everyOrderHasItsJob(db, 'dropped'), 60_000);
   await waitFor('the flag to match the table', () => flagMatchesTable(db, redis, 'dropped'), 30_000);
   const { rows } = await db.owner.query('select 1 from pg_replication_slots where slot_name = $1', [slot]);
   t.equal(rows.length, 1, 'the slot is back');
@@ -173,7 +167,7 @@ t.test('two consumers at once: one consumes, the other takes over when it dies',
     30_000,
   );
   t.equal((await readStockFlag(redis, 'pair'))?.remaining, 900);
-  t.ok(await allOrdersHaveJobs(db, 'pair'));
+  t.ok(await everyOrderHasItsJob(db, 'pair'));
 });
 
 t.test('SIGSTOP on the active consumer: the standby streams, the woken one stands by', async (t) => {
@@ -203,7 +197,7 @@ t.test('SIGSTOP on the active consumer: the standby streams, the woken one stand
   t.ok(takeoverMs <= 30_000, `the standby took over ${takeoverMs} ms after the freeze`);
   await waitFor('orders placed during the freeze on the flag', () => flagMatchesTable(db, redis, 'frozen'));
   await waitFor('every order placed during the freeze to have its job', () =>
-    allOrdersHaveJobs(db, 'frozen'),
+    everyOrderHasItsJob(db, 'frozen'),
   );
 
   active.child.kill('SIGCONT');
@@ -266,7 +260,7 @@ t.test('a batch held up by a lock: the watchdog reports what it waits on, then i
   t.match(await metrics(), /^crs_cdc_oldest_unapplied_seconds [3-9]/m, 'the oldest transaction waits');
 
   await holder.query('commit');
-  await waitFor('every order to have its job', () => allOrdersHaveJobs(db, 'held'), 30_000);
+  await waitFor('every order to have its job', () => everyOrderHasItsJob(db, 'held'), 30_000);
   await waitFor('the flag to match again', () => flagMatchesTable(db, redis, 'held'));
   await waitFor('ready again', async () => (await readiness()).status === 200, 15_000);
   t.equal((await readStockFlag(redis, 'held'))?.remaining, 975);

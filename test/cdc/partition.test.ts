@@ -8,28 +8,22 @@
 import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
 import { readStockFlag } from '../../common/stockFlag.js';
-import { cdcRole, placeOrders, renderJobs, spawnCdc, waitFor, type CdcEnvOptions } from '../support/cdc.js';
-import { makeTestDatabase, type TestDatabase } from '../support/database.js';
+import {
+  cdcRole,
+  everyOrderHasItsJob,
+  flagMatchesTable,
+  placeOrders,
+  renderJobs,
+  spawnCdc,
+  waitFor,
+  type CdcEnvOptions,
+} from '../support/cdc.js';
+import { makeTestDatabase } from '../support/database.js';
 import { proxyFor } from '../support/partition.js';
 import { makeTestVhost, startTestRedis, subscribe } from '../support/services.js';
 
 const amqpUrl = await makeTestVhost(t);
 const CUT_MS = 25_000;
-
-async function flagMatchesTable(db: TestDatabase, redis: Redis, productId: string) {
-  const { rows } = await db.owner.query(`select * from crs.get_stock($1)`, [productId]);
-  const flag = await readStockFlag(redis, productId);
-  return flag !== undefined && flag.remaining === rows[0].remaining && flag.total === rows[0].total;
-}
-
-async function everyOrderHasItsJob(db: TestDatabase, productId: string) {
-  const { rows } = await db.owner.query<{ order_id: string }>(
-    'select order_id from crs.orders where product_id = $1',
-    [productId],
-  );
-  const jobs = new Set(await renderJobs(db));
-  return rows.length > 0 && rows.every((row) => jobs.has(row.order_id));
-}
 
 /** Every order.created on the feed, in arrival order. */
 async function followCreated(t: Test): Promise<string[]> {

@@ -3,10 +3,12 @@
  * process (to kill -9 it), and the waiting and ordering helpers CDC tests share.
  */
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Test } from 'tap';
 import { startCdc, type RunningCdc } from '../../cdc/service.js';
 import { loadCdcConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
+import { readStockFlag } from '../../common/stockFlag.js';
 import type { TestDatabase } from './database.js';
 import { spawnCrs, type CrsProcess } from './process.js';
 import { freePort } from './services.js';
@@ -122,4 +124,21 @@ export async function renderJobs(db: TestDatabase): Promise<string[]> {
     `select key from graphile_worker._private_jobs where key like 'render_voucher:%' order by key`,
   );
   return rows.map((row) => row.key.slice('render_voucher:'.length));
+}
+
+/** Whether the product's stock flag in Redis says what the tables say. */
+export async function flagMatchesTable(db: TestDatabase, redis: Redis, productId: string) {
+  const { rows } = await db.owner.query(`select * from crs.get_stock($1)`, [productId]);
+  const flag = await readStockFlag(redis, productId);
+  return flag !== undefined && flag.remaining === rows[0].remaining && flag.total === rows[0].total;
+}
+
+/** Whether every order of the product has its render job queued. */
+export async function everyOrderHasItsJob(db: TestDatabase, productId: string) {
+  const { rows } = await db.owner.query<{ order_id: string }>(
+    'select order_id from crs.orders where product_id = $1',
+    [productId],
+  );
+  const jobs = new Set(await renderJobs(db));
+  return rows.length > 0 && rows.every((row) => jobs.has(row.order_id));
 }
