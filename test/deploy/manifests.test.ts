@@ -9,8 +9,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { describe, parseObjects, renderKustomization, type K8sObject } from './objects.js';
-import { checkPolicies, imageTag, type Violation } from './policies.js';
+import { at, describe, parseObjects, renderKustomization, type K8sObject } from './objects.js';
+import { checkCorrectness, checkPolicies, imageTag, type Violation } from './policies.js';
 import { makeSchemaValidator, schemaPathFor } from './schemas.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -76,6 +76,32 @@ t.test('schema mistakes are caught, with the field named', async (t) => {
 
 t.test('prod meets every high-availability and hardening policy', async (t) => {
   t.same(checkPolicies(prod), []);
+});
+
+t.test('every overlay asks the operators only what they do (MinIO config, CNPG status port)', async (t) => {
+  for (const [overlay, objects] of rendered) t.same(checkCorrectness(objects), [], overlay);
+  // MinIO's AMQP URL reaches config.env literally, from the secret store, with credentials.
+  const minioEnv = find(prod, 'ExternalSecret', 'crs-minio-env');
+  t.match(
+    at(minioEnv, 'spec', 'target', 'template', 'data', 'config.env'),
+    /export MINIO_NOTIFY_AMQP_URL_crs="amqp:\/\/\{\{ \.amqpUser \| urlquery \}\}:\{\{ \.amqpPassword \| urlquery \}\}@/,
+  );
+  // ... and they are RabbitMQ's default user's, which the cluster takes from the same place.
+  t.equal(
+    at(find(prod, 'RabbitmqCluster', 'crs-rabbitmq'), 'spec', 'secretBackend', 'externalSecret', 'name'),
+    'crs-rabbitmq-default-user',
+  );
+  t.match(
+    at(
+      find(prod, 'ExternalSecret', 'crs-rabbitmq-default-user'),
+      'spec',
+      'target',
+      'template',
+      'data',
+      'default_user.conf',
+    ),
+    /default_user = \{\{ \.user \}\}\ndefault_pass = \{\{ \.password \}\}/,
+  );
 });
 
 t.test('prod runs what the issue asks for', async (t) => {
@@ -201,9 +227,15 @@ t.test('every planted mistake is caught, with its message', async (t) => {
   t.same(broken.flatMap(validate), [], 'the broken overlay is still schema-valid: only policies catch it');
   const found = checkPolicies(broken).map((v) => `${v.rule}: ${v.message}`);
   t.same(found.sort(), [
+    'cnpg-status-port: Cluster/crs-pg: network policies do not let its instances reach each other on the status port 8000 (primary isolation check)',
     'disruption-budget: Deployment/crs-cdc: no PodDisruptionBudget selects its pods',
+    'disruption-budget: Tenant/crs-minio: no PodDisruptionBudget selects its pods',
     'image-pinned: Dragonfly/crs-dragonfly: image docker.dragonflydb.io/dragonflydb/dragonfly at .spec.image has no tag or digest',
     'image-pinned: Job/crs-minio-bucket-setup: image quay.io/minio/mc:latest at .spec.template.spec.containers[0].image uses the moving tag latest',
+    'minio-config: Tenant/crs-minio: MINIO_NOTIFY_AMQP_PUBLISHER_CONFIRMS_crs is not a setting MinIO reads (its AMQP target knows ENABLE, URL, EXCHANGE, ROUTING_KEY, EXCHANGE_TYPE, DELIVERY_MODE, MANDATORY, IMMEDIATE, DURABLE, INTERNAL, NO_WAIT, AUTO_DELETED, PUBLISHING_CONFIRMS, QUEUE_DIR, QUEUE_LIMIT)',
+    'minio-config: Tenant/crs-minio: env MINIO_NOTIFY_AMQP_URL_other refers to $(...), which nothing expands in config.env',
+    'minio-config: Tenant/crs-minio: env RABBITMQ_PASSWORD uses valueFrom, which the operator writes into config.env as an empty string',
+    'minio-config: Tenant/crs-minio: parity EC:6 exceeds half the 8 drives of pool pool-0: MinIO will not start',
     'probes: Deployment/crs-api: container api: no readinessProbe',
     'replicas: Deployment/crs-api: must run at least 2 replicas, found 1',
     'replicas: Deployment/crs-cdc: must run exactly 2 replicas (one active, one standby), found 3',

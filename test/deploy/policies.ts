@@ -11,7 +11,7 @@
  * | Cluster (CNPG)  | spec.instances           | spec.topologySpreadConstraints             | the operator's (spec.enablePDB not false) |
  * | Pooler (CNPG)   | spec.instances           | spec.template.spec                         | a PodDisruptionBudget (cnpg.io/poolerName) |
  * | Dragonfly       | spec.replicas            | spec.topologySpreadConstraints             | the operator's (spec.pdb set)  |
- * | Tenant (MinIO)  | spec.pools[].servers     | spec.pools[].topologySpreadConstraints     | the operator's, one per pool (MinIO Operator >= 5) |
+ * | Tenant (MinIO)  | spec.pools[].servers     | spec.pools[].topologySpreadConstraints     | a PodDisruptionBudget (v1.min.io/tenant; the operator's was removed in v7) |
  * | RabbitmqCluster | spec.replicas            | spec.override.statefulSet.spec.template.spec | a PodDisruptionBudget (app.kubernetes.io/name) |
  */
 import {
@@ -37,7 +37,9 @@ export interface Violation {
     | 'termination-grace'
     | 'secret-literal'
     | 'image-pinned'
-    | 'wal-level';
+    | 'wal-level'
+    | 'minio-config'
+    | 'cnpg-status-port';
   object: string;
   message: string;
 }
@@ -178,7 +180,7 @@ export function workloads(objects: K8sObject[]): Workload[] {
                   ),
                 ),
               ),
-        budget: { operator: true },
+        budget: { podLabels: { 'v1.min.io/tenant': object.metadata.name } },
         resources: pools.map((pool) => ({
           where: `pool ${stringAt(pool, 'name') ?? '?'}`,
           value: pool['resources'],
@@ -431,6 +433,162 @@ function checkWalLevel(objects: K8sObject[]): Violation[] {
   });
 }
 
+/**
+ * The AMQP target settings MinIO reads (minio internal/event/target/amqp.go), without the
+ * `_<target>` suffix; the flags among them count as set only when "on" (config.EnableOn).
+ */
+const MINIO_AMQP_SETTINGS = [
+  'ENABLE',
+  'URL',
+  'EXCHANGE',
+  'ROUTING_KEY',
+  'EXCHANGE_TYPE',
+  'DELIVERY_MODE',
+  'MANDATORY',
+  'IMMEDIATE',
+  'DURABLE',
+  'INTERNAL',
+  'NO_WAIT',
+  'AUTO_DELETED',
+  'PUBLISHING_CONFIRMS',
+  'QUEUE_DIR',
+  'QUEUE_LIMIT',
+];
+const MINIO_AMQP_FLAGS = [
+  'MANDATORY',
+  'IMMEDIATE',
+  'DURABLE',
+  'INTERNAL',
+  'NO_WAIT',
+  'AUTO_DELETED',
+  'PUBLISHING_CONFIRMS',
+];
+
+/** `export NAME="value"` lines of a config.env, as the operator's sidecar parses them. */
+function configEnvExports(text: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (match) found.set(match[1] as string, (match[2] as string).replace(/^"|"$/g, ''));
+  }
+  return found;
+}
+
+/**
+ * A MinIO Tenant's settings as MinIO will see them: the operator writes spec.env into the
+ * server's config.env with literal values only (minio/operator pkg/configuration/
+ * tenant_configuration.go: a valueFrom becomes "", nothing expands $(VAR); issue #2279), and
+ * the configuration secret's config.env (here an ExternalSecret template) wins over it.
+ */
+function checkMinioConfig(objects: K8sObject[]): Violation[] {
+  const violations: Violation[] = [];
+  for (const tenant of objects.filter((o) => is(o, 'Tenant', 'minio.min.io'))) {
+    const name = describe(tenant);
+    const bad = (message: string) =>
+      violations.push({ rule: 'minio-config', object: name, message: `${name}: ${message}` });
+    const settings = new Map<string, string>();
+    for (const entry of records(at(tenant, 'spec', 'env'))) {
+      const variable = stringAt(entry, 'name') ?? '?';
+      if (entry['valueFrom'] !== undefined) {
+        bad(`env ${variable} uses valueFrom, which the operator writes into config.env as an empty string`);
+      }
+      const value = stringAt(entry, 'value') ?? '';
+      if (value.includes('$(')) bad(`env ${variable} refers to $(...), which nothing expands in config.env`);
+      settings.set(variable, value);
+    }
+    const secretName = stringAt(tenant, 'spec', 'configuration', 'name');
+    const source = objects.find(
+      (o) =>
+        (is(o, 'ExternalSecret', 'external-secrets.io') &&
+          (stringAt(o, 'spec', 'target', 'name') ?? o.metadata.name) === secretName) ||
+        (is(o, 'SealedSecret', 'bitnami.com') && o.metadata.name === secretName),
+    );
+    const template = stringAt(source, 'spec', 'target', 'template', 'data', 'config.env');
+    for (const [variable, value] of configEnvExports(template ?? '')) settings.set(variable, value);
+
+    for (const [variable, value] of settings) {
+      const amqp = /^MINIO_NOTIFY_AMQP_(.+)_([A-Za-z0-9]+)$/.exec(variable);
+      if (!amqp) continue;
+      const setting = amqp[1] as string;
+      if (!MINIO_AMQP_SETTINGS.includes(setting)) {
+        bad(
+          `${variable} is not a setting MinIO reads (its AMQP target knows ${MINIO_AMQP_SETTINGS.join(', ')})`,
+        );
+      } else if (MINIO_AMQP_FLAGS.includes(setting) && value !== 'on') {
+        bad(`${variable} is "${value}": MinIO turns it on only for "on"`);
+      }
+    }
+    for (const [variable, value] of settings) {
+      const target = /^MINIO_NOTIFY_AMQP_ENABLE_([A-Za-z0-9]+)$/.exec(variable)?.[1];
+      if (!target || !['on', 'true'].includes(value)) continue;
+      const url = settings.get(`MINIO_NOTIFY_AMQP_URL_${target}`) ?? '';
+      if (!/^amqps?:\/\/[^:@/]+:[^@/]+@/.test(url)) {
+        bad(`AMQP target ${target} has no URL with credentials in config.env (found "${url}")`);
+      }
+    }
+    // Parity may not exceed half the drives of an erasure set (minio internal/config/
+    // storageclass, validateParity); the server refuses to start otherwise.
+    const parity = /^EC:(\d+)$/.exec(settings.get('MINIO_STORAGE_CLASS_STANDARD') ?? '')?.[1];
+    if (parity !== undefined) {
+      for (const pool of records(at(tenant, 'spec', 'pools'))) {
+        const drives = (numberAt(pool, 'servers') ?? 0) * (numberAt(pool, 'volumesPerServer') ?? 0);
+        const erasureSet = Math.min(drives, 16);
+        if (Number(parity) > erasureSet / 2) {
+          bad(
+            `parity EC:${parity} exceeds half the ${drives} drives of pool ${stringAt(pool, 'name') ?? '?'}: MinIO will not start`,
+          );
+        }
+      }
+    }
+  }
+  return violations;
+}
+
+/** Does some NetworkPolicy selecting these pods let pods with `from` labels reach `port`? */
+function ingressAllowed(
+  objects: K8sObject[],
+  to: Record<string, string>,
+  from: Record<string, string>,
+  port: number,
+) {
+  const policies = objects.filter((o) => is(o, 'NetworkPolicy') && selects(at(o, 'spec', 'podSelector'), to));
+  if (policies.length === 0) return true;
+  return policies.some((policy) =>
+    records(at(policy, 'spec', 'ingress')).some((rule) => {
+      const peers = records(rule['from']);
+      const peerOk =
+        peers.length === 0 ||
+        peers.some((peer) => peer['namespaceSelector'] === undefined && selects(peer['podSelector'], from));
+      const ports = records(rule['ports']);
+      const portOk = ports.length === 0 || ports.some((p) => p['port'] === port);
+      return peerOk && portOk;
+    }),
+  );
+}
+
+/**
+ * CloudNativePG's primary isolation check: a primary that cannot reach the API server pings
+ * the other instances on their status port (8000) and restarts if none answers
+ * (pkg/management/postgres/webserver/probes/pinger.go). Network policies that let the
+ * instances talk on 5432 only make every primary take itself for isolated.
+ */
+function checkCnpgStatusPort(objects: K8sObject[]): Violation[] {
+  return objects
+    .filter((o) => is(o, 'Cluster', 'postgresql.cnpg.io'))
+    .flatMap((cluster) => {
+      const instance = { 'cnpg.io/cluster': cluster.metadata.name, 'cnpg.io/podRole': 'instance' };
+      return ingressAllowed(objects, instance, instance, 8000)
+        ? []
+        : [
+            {
+              rule: 'cnpg-status-port' as const,
+              object: describe(cluster),
+              message: `${describe(cluster)}: network policies do not let its instances reach each other on the status port 8000 (primary isolation check)`,
+            },
+          ];
+    });
+}
+
 /** Every policy over a rendered set of objects; an empty list means all hold. */
 export function checkPolicies(objects: K8sObject[]): Violation[] {
   return [
@@ -439,5 +597,14 @@ export function checkPolicies(objects: K8sObject[]): Violation[] {
     ...objects.flatMap(checkSecret),
     ...objects.flatMap(checkImages),
     ...checkWalLevel(objects),
+    ...checkCorrectness(objects),
   ];
+}
+
+/**
+ * What must hold in every overlay, dev included (it is not about high availability): the
+ * operators must be able to do what the manifests ask.
+ */
+export function checkCorrectness(objects: K8sObject[]): Violation[] {
+  return [...checkMinioConfig(objects), ...checkCnpgStatusPort(objects)];
 }
