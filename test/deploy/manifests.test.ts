@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { parse } from 'yaml';
 import { at, describe, parseObjects, renderKustomization, type K8sObject } from './objects.js';
 import { checkCorrectness, checkPolicies, imageTag, type Violation } from './policies.js';
 import { makeSchemaValidator, schemaPathFor } from './schemas.js';
@@ -206,6 +207,30 @@ t.test('alerts and the dashboard use metric names the code exports', async (t) =
   }
 });
 
+t.test("alerts on the exporter's crs queries name a query and a column that exist", async (t) => {
+  const queries = parse(
+    readFileSync(join(repoRoot, 'deploy/kubernetes/base/postgres/monitoring-queries.yaml'), 'utf8'),
+  ) as Record<string, { metrics: Record<string, { usage: string }>[] }>;
+  const known = new Set(
+    Object.entries(queries).flatMap(([query, { metrics }]) =>
+      metrics.flatMap((metric) =>
+        Object.entries(metric)
+          .filter(([, { usage }]) => usage !== 'LABEL')
+          .map(([column]) => `cnpg_${query}_${column}`),
+      ),
+    ),
+  );
+  const rules = JSON.stringify(find(prod, 'PrometheusRule', 'crs'));
+  const used = [...new Set([...rules.matchAll(/cnpg_crs_[a-z_]+/g)].map((m) => m[0]))];
+  t.ok(used.length >= 5, `${used.length} exporter metrics alerted on`);
+  t.same(
+    used.filter((metric) => !known.has(metric)),
+    [],
+    'each is a column of a query in monitoring-queries.yaml',
+  );
+  t.ok(used.includes('cnpg_crs_ha_slots_active'), 'a standby holding back logical decoding is alerted on');
+});
+
 t.test('dev relaxes only high availability, never hardening', async (t) => {
   const relaxed = new Set<Violation['rule']>(['replicas', 'topology-spread', 'disruption-budget']);
   const violations = checkPolicies(rendered.get('dev') ?? []);
@@ -227,9 +252,11 @@ t.test('every planted mistake is caught, with its message', async (t) => {
   t.same(broken.flatMap(validate), [], 'the broken overlay is still schema-valid: only policies catch it');
   const found = checkPolicies(broken).map((v) => `${v.rule}: ${v.message}`);
   t.same(found.sort(), [
+    "cnpg-reload: Secret/crs-pg-cdc: a managed role's password Secret must be labelled cnpg.io/reload",
     'cnpg-status-port: Cluster/crs-pg: network policies do not let its instances reach each other on the status port 8000 (primary isolation check)',
     'disruption-budget: Deployment/crs-cdc: no PodDisruptionBudget selects its pods',
     'disruption-budget: Tenant/crs-minio: no PodDisruptionBudget selects its pods',
+    'eviction-policy: PodDisruptionBudget/crs-api: unhealthyPodEvictionPolicy must be AlwaysAllow, found unset',
     'image-pinned: Dragonfly/crs-dragonfly: image docker.dragonflydb.io/dragonflydb/dragonfly at .spec.image has no tag or digest',
     'image-pinned: Job/crs-minio-bucket-setup: image quay.io/minio/mc:latest at .spec.template.spec.containers[0].image uses the moving tag latest',
     'minio-config: Tenant/crs-minio: MINIO_NOTIFY_AMQP_PUBLISHER_CONFIRMS_crs is not a setting MinIO reads (its AMQP target knows ENABLE, URL, EXCHANGE, ROUTING_KEY, EXCHANGE_TYPE, DELIVERY_MODE, MANDATORY, IMMEDIATE, DURABLE, INTERNAL, NO_WAIT, AUTO_DELETED, PUBLISHING_CONFIRMS, QUEUE_DIR, QUEUE_LIMIT)',

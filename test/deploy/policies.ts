@@ -39,7 +39,9 @@ export interface Violation {
     | 'image-pinned'
     | 'wal-level'
     | 'minio-config'
-    | 'cnpg-status-port';
+    | 'cnpg-status-port'
+    | 'eviction-policy'
+    | 'cnpg-reload';
   object: string;
   message: string;
 }
@@ -589,6 +591,65 @@ function checkCnpgStatusPort(objects: K8sObject[]): Violation[] {
     });
 }
 
+/**
+ * A PodDisruptionBudget must say how it treats pods that are not ready: the stateless app's
+ * and the pooler's AlwaysAllow (a failover makes every API pod unready for a moment, and a
+ * drain must not wait for that), quorum-based services IfHealthyBudget, on purpose.
+ */
+function checkEvictionPolicy(object: K8sObject): Violation[] {
+  if (!is(object, 'PodDisruptionBudget')) return [];
+  const policy = stringAt(object, 'spec', 'unhealthyPodEvictionPolicy');
+  const labels = labelsAt(at(object, 'spec', 'selector'), 'matchLabels');
+  const stateless = labels['app.kubernetes.io/name'] === 'crs' || 'cnpg.io/poolerName' in labels;
+  const wanted = stateless ? 'AlwaysAllow' : undefined;
+  if (policy === undefined || (wanted !== undefined && policy !== wanted)) {
+    return [
+      {
+        rule: 'eviction-policy',
+        object: describe(object),
+        message: `${describe(object)}: unhealthyPodEvictionPolicy must be ${wanted ?? 'set'}, found ${policy ?? 'unset'}`,
+      },
+    ];
+  }
+  return [];
+}
+
+/**
+ * CloudNativePG applies a managed role's changed password only from a Secret labelled
+ * cnpg.io/reload: without it a rotated password reaches the app but not Postgres.
+ */
+function checkCnpgReload(objects: K8sObject[]): Violation[] {
+  const secrets = objects
+    .filter((o) => is(o, 'Cluster', 'postgresql.cnpg.io'))
+    .flatMap((cluster) =>
+      records(at(cluster, 'spec', 'managed', 'roles')).map((role) =>
+        stringAt(role, 'passwordSecret', 'name'),
+      ),
+    )
+    .filter((name): name is string => name !== undefined);
+  return secrets.flatMap((name) => {
+    const source = objects.find(
+      (o) =>
+        (is(o, 'ExternalSecret', 'external-secrets.io') &&
+          (stringAt(o, 'spec', 'target', 'name') ?? o.metadata.name) === name) ||
+        (is(o, 'SealedSecret', 'bitnami.com') && o.metadata.name === name),
+    );
+    const labels =
+      source?.kind === 'SealedSecret'
+        ? labelsAt(at(source, 'spec', 'template', 'metadata'), 'labels')
+        : labelsAt(at(source, 'spec', 'target', 'template', 'metadata'), 'labels');
+    return labels['cnpg.io/reload'] === undefined
+      ? [
+          {
+            rule: 'cnpg-reload' as const,
+            object: `Secret/${name}`,
+            message: `Secret/${name}: a managed role's password Secret must be labelled cnpg.io/reload`,
+          },
+        ]
+      : [];
+  });
+}
+
 /** Every policy over a rendered set of objects; an empty list means all hold. */
 export function checkPolicies(objects: K8sObject[]): Violation[] {
   return [
@@ -606,5 +667,10 @@ export function checkPolicies(objects: K8sObject[]): Violation[] {
  * operators must be able to do what the manifests ask.
  */
 export function checkCorrectness(objects: K8sObject[]): Violation[] {
-  return [...checkMinioConfig(objects), ...checkCnpgStatusPort(objects)];
+  return [
+    ...checkMinioConfig(objects),
+    ...checkCnpgStatusPort(objects),
+    ...objects.flatMap(checkEvictionPolicy),
+    ...checkCnpgReload(objects),
+  ];
 }
