@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse } from 'yaml';
 import { at, describe, parseObjects, renderKustomization, type K8sObject } from './objects.js';
-import { checkCorrectness, checkPolicies, imageTag, type Violation } from './policies.js';
+import { bytesOf, checkCorrectness, checkPolicies, imageTag, type Violation } from './policies.js';
 import { makeSchemaValidator, schemaPathFor } from './schemas.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -240,6 +240,14 @@ t.test('dev relaxes only high availability, never hardening', async (t) => {
   );
 });
 
+t.test('sizes: PostgreSQL settings and Kubernetes quantities', async (t) => {
+  t.equal(bytesOf('8GB'), 8 * 1024 ** 3);
+  t.equal(bytesOf('512MB'), 512 * 1024 ** 2);
+  t.equal(bytesOf('24Gi'), 24 * 1024 ** 3);
+  t.equal(bytesOf('10G'), 10 * 1000 ** 3);
+  t.equal(bytesOf('-1'), undefined);
+});
+
 t.test('image references: tags and digests are read correctly', async (t) => {
   t.same(imageTag('registry.example.com:5000/crs/crs'), {});
   t.same(imageTag('registry.example.com:5000/crs/crs:0.1.0'), { tag: '0.1.0' });
@@ -272,6 +280,7 @@ t.test('every planted mistake is caught, with its message', async (t) => {
     'security-context: Deployment/crs-renderer: container renderer: readOnlyRootFilesystem must be true',
     'termination-grace: Deployment/crs-api: container api: terminationGracePeriodSeconds 10 must exceed preStop 5 s + SHUTDOWN_GRACE_MS 10 s',
     'topology-spread: Deployment/crs-renderer: no topologySpreadConstraint over kubernetes.io/hostname',
+    'wal-headroom: Cluster/crs-pg: the WAL volume (10.0 GiB) must hold 1.5 x (slot cap + wal_keep_size + max_wal_size) = 16.5 GiB',
     'wal-level: Cluster/crs-pg: postgresql.parameters.wal_level must be logical (the CDC decodes the WAL), found replica',
   ]);
 });

@@ -41,7 +41,8 @@ export interface Violation {
     | 'minio-config'
     | 'cnpg-status-port'
     | 'eviction-policy'
-    | 'cnpg-reload';
+    | 'cnpg-reload'
+    | 'wal-headroom';
   object: string;
   message: string;
 }
@@ -650,6 +651,50 @@ function checkCnpgReload(objects: K8sObject[]): Violation[] {
   });
 }
 
+/** Bytes in a PostgreSQL size setting ("8GB", "512MB") or a Kubernetes quantity ("24Gi"). */
+export function bytesOf(size: string | undefined): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(kB|MB|GB|TB|Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(size ?? '');
+  if (!match) return undefined;
+  const unit = match[2] ?? '';
+  const binary: Record<string, number> = { kB: 1, MB: 2, GB: 3, TB: 4, Ki: 1, Mi: 2, Gi: 3, Ti: 4 };
+  const decimal: Record<string, number> = { K: 1, M: 2, G: 3, T: 4 };
+  const power = binary[unit] ?? decimal[unit] ?? 0;
+  return Number(match[1]) * (unit in binary ? 1024 : 1000) ** power;
+}
+
+/**
+ * The WAL volume must hold what the settings may keep (a lagging slot up to
+ * max_slot_wal_keep_size, wal_keep_size, max_wal_size between checkpoints) with room to spare,
+ * since WAL waiting for a failing archive has no cap: at least 1.5 times their sum, and the slot
+ * cap must be set (-1, the default, keeps WAL for ever).
+ */
+function checkWalHeadroom(objects: K8sObject[]): Violation[] {
+  return objects
+    .filter((o) => is(o, 'Cluster', 'postgresql.cnpg.io'))
+    .flatMap((cluster) => {
+      const setting = (name: string) => stringAt(cluster, 'spec', 'postgresql', 'parameters', name);
+      const slotCap = bytesOf(setting('max_slot_wal_keep_size'));
+      const kept = bytesOf(setting('wal_keep_size') ?? '0') ?? 0;
+      const maxWal = bytesOf(setting('max_wal_size') ?? '1GB') ?? 0;
+      const volume = bytesOf(
+        stringAt(cluster, 'spec', 'walStorage', 'size') ?? stringAt(cluster, 'spec', 'storage', 'size'),
+      );
+      const wanted = slotCap === undefined ? undefined : 1.5 * (slotCap + kept + maxWal);
+      if (wanted !== undefined && volume !== undefined && volume >= wanted) return [];
+      const gib = (n: number | undefined) => (n === undefined ? '?' : `${(n / 1024 ** 3).toFixed(1)} GiB`);
+      return [
+        {
+          rule: 'wal-headroom' as const,
+          object: describe(cluster),
+          message:
+            slotCap === undefined
+              ? `${describe(cluster)}: max_slot_wal_keep_size must be set (a slot nobody reads would keep WAL for ever)`
+              : `${describe(cluster)}: the WAL volume (${gib(volume)}) must hold 1.5 x (slot cap + wal_keep_size + max_wal_size) = ${gib(wanted)}`,
+        },
+      ];
+    });
+}
+
 /** Every policy over a rendered set of objects; an empty list means all hold. */
 export function checkPolicies(objects: K8sObject[]): Violation[] {
   return [
@@ -672,5 +717,6 @@ export function checkCorrectness(objects: K8sObject[]): Violation[] {
     ...checkCnpgStatusPort(objects),
     ...objects.flatMap(checkEvictionPolicy),
     ...checkCnpgReload(objects),
+    ...checkWalHeadroom(objects),
   ];
 }
