@@ -110,14 +110,41 @@ export function makeConsumer(deps: CdcDeps): Consumer {
     unappliedSince !== undefined && Date.now() - unappliedSince > config.stallMs
       ? { seconds: Math.round((Date.now() - unappliedSince) / 1000), waitingOn }
       : undefined;
+  /** Said once: the slot is past max_slot_wal_keep_size and will be invalidated at a checkpoint. */
+  let warnedUnreserved = false;
   /** Asks the server for its position now (a keepalive comes back and is acknowledged). */
   let askPosition: () => void = () => undefined;
 
   async function ensureSlot(): Promise<boolean> {
-    const { rows } = await deps.pool.query('select 1 from pg_replication_slots where slot_name = $1', [
-      config.slotName,
-    ]);
-    if (rows.length > 0) return false;
+    const { rows } = await deps.pool.query<{ wal_status: string | null }>(
+      'select wal_status from pg_replication_slots where slot_name = $1',
+      [config.slotName],
+    );
+    const walStatus = rows[0]?.wal_status;
+    if (walStatus === 'lost') {
+      // Invalidated (it fell max_slot_wal_keep_size behind): START_REPLICATION would fail at
+      // every try, for ever. What it held is gone anyway, so the slot is made anew and the
+      // tables reconciled, as for a slot that was dropped (alert CrsLogicalSlotLost).
+      log.error(
+        { slot: config.slotName },
+        'replication slot invalidated (max_slot_wal_keep_size exceeded); dropping it to start again',
+      );
+      await deps.pool
+        .query('select pg_drop_replication_slot($1)', [config.slotName])
+        .catch((err: unknown) => {
+          // Another replica dropped it a moment ago (undefined_object): it is gone either way.
+          if ((err as { code?: string }).code !== '42704') throw err;
+        });
+    } else if (rows.length > 0) {
+      if (walStatus === 'unreserved' && !warnedUnreserved) {
+        warnedUnreserved = true;
+        log.warn(
+          { slot: config.slotName },
+          'replication slot about to be invalidated: WAL it needs is past max_slot_wal_keep_size',
+        );
+      }
+      return false;
+    }
     // PostgreSQL 17+ can keep a logical slot on the standbys (sync_replication_slots) so it
     // survives a failover, but only a slot created with failover = true; before 17 the
     // argument does not exist (and a failover means a new slot and a reconcile).
