@@ -9,6 +9,7 @@ import { redisSocketOptions } from '../common/connections.js';
 import { makePool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { runChecks, startProbeServer, type ProbeServer } from '../common/probeServer.js';
+import { checkSchema } from '../common/schemaVersion.js';
 import { makeChangeFeed } from './changeFeed.js';
 import { makeConsumer, type Consumer } from './consumer.js';
 import { makeCdcMetrics } from './metrics.js';
@@ -66,7 +67,7 @@ export async function startCdc(
     registry: metrics.registry,
     readiness: async () => {
       const { ready, checks } = await runChecks({
-        postgres: () => pool.query('select 1').then(() => 'ok'),
+        postgres: () => checkSchema(pool),
         redis: () => redis.ping().then(() => 'ok'),
       });
       const status = consumer.status();

@@ -12,6 +12,7 @@ import { toGraphileLogger } from '../common/graphileLogger.js';
 import type { Logger } from '../common/log.js';
 import { makeObjectStore } from '../common/objectStore.js';
 import { runChecks, startProbeServer, type ProbeServer } from '../common/probeServer.js';
+import { checkSchema } from '../common/schemaVersion.js';
 import { setUpBucket } from './bucketSetup.js';
 import { loadFonts } from './fonts.js';
 import { makeRendererMetrics } from './metrics.js';
@@ -181,7 +182,7 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     registry: metrics.registry,
     readiness: async () => {
       const { ready, checks } = await runChecks({
-        postgres: () => pool.query('select 1').then(() => 'ok'),
+        postgres: () => checkSchema(pool),
         objectStore: () =>
           store.client.bucketExists(store.bucket).then((exists) => (exists ? 'ok' : 'bucket missing')),
       });

@@ -2,6 +2,7 @@
 import { Router } from '@koa/router';
 import { AppError } from '../../common/errors.js';
 import { runChecks } from '../../common/probeServer.js';
+import { checkSchema } from '../../common/schemaVersion.js';
 import type { ApiDeps } from '../deps.js';
 
 export function makeHealthRoutes(deps: ApiDeps): Router {
@@ -15,7 +16,7 @@ export function makeHealthRoutes(deps: ApiDeps): Router {
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const { ready, checks } = await runChecks({
-      postgres: () => deps.pool.query('select 1').then(() => 'ok'),
+      postgres: () => checkSchema(deps.pool),
     });
     // Redis is reported but does not make the API unready: stock falls back to Postgres.
     const degraded = { redis: deps.stock.redisState(), rabbitmq: deps.vouchers.state() };

@@ -104,3 +104,21 @@ t.test(
     await t.rejects(http.request('/healthz'), 'no longer listening');
   },
 );
+
+t.test('readiness waits for the schema this release ships (crs migrate before the rollout)', async (t) => {
+  const behind = await makeTestDatabase(t);
+  const { http } = await startTestApi(t, behind);
+  t.equal((await http.request('/readyz')).status, 200, 'migrated: ready');
+  // As if the newest migration had not been applied yet.
+  const { rows } = await behind.owner.query<{ name: string }>(
+    `delete from crs_migrations.applied
+      where kind = 'versioned' and name = (select max(name) from crs_migrations.applied where kind = 'versioned')
+      returning name`,
+  );
+  const ready = await http.request('/readyz');
+  t.equal(ready.status, 503, `not ready without ${rows[0]?.name}`);
+  t.match(
+    ready.json.error.details.checks.postgres,
+    /^schema behind: the database is at migration \d+, this release needs \d+ \(run crs migrate\)$/,
+  );
+});

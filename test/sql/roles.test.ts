@@ -220,9 +220,16 @@ t.test(
       'place_orders',
       'read_audit_log',
       'redeem_voucher',
+      // Readiness compares it with the migrations the release ships (common/schemaVersion.ts).
+      'schema_version',
       'upsert_product',
     ]);
-    t.same(executable['crs_cdc'], ['enqueue_missing_render_jobs', 'enqueue_render_jobs', 'stock_snapshot']);
+    t.same(executable['crs_cdc'], [
+      'enqueue_missing_render_jobs',
+      'enqueue_render_jobs',
+      'schema_version',
+      'stock_snapshot',
+    ]);
     t.same(executable['crs_renderer'], [
       // Worker pool leases (sql/renderer_leases.sql): the table itself stays out of reach.
       'end_renderer_leases',
@@ -230,6 +237,7 @@ t.test(
       'record_voucher',
       'render_job_held',
       'renew_renderer_leases',
+      'schema_version',
       'unlock_lapsed_renderer_jobs',
       'voucher_render_data',
     ]);
