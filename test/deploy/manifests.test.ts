@@ -144,7 +144,7 @@ t.test('prod runs what the issue asks for', async (t) => {
     spec: { minReplicaCount: 2, triggers: [{ type: 'postgresql' }] },
   });
   t.match(find(prod, 'Deployment', 'crs-cdc'), { spec: { replicas: 2 } });
-  t.ok(find(prod, 'Job', 'crs-migrate'), 'the migration Job');
+  t.ok(find(prod, 'Job', 'crs-migrate-0-1-0'), 'the migration Job, named for the release');
   t.ok(find(prod, 'Job', 'crs-minio-bucket-setup'), 'the bucket-setup Job');
   t.ok(find(prod, 'Ingress', 'crs-api'), 'the Ingress');
   t.match(find(prod, 'ConfigMap', 'crs-grafana-dashboard'), {
@@ -267,6 +267,7 @@ t.test('every planted mistake is caught, with its message', async (t) => {
     'eviction-policy: PodDisruptionBudget/crs-api: unhealthyPodEvictionPolicy must be AlwaysAllow, found unset',
     'image-pinned: Dragonfly/crs-dragonfly: image docker.dragonflydb.io/dragonflydb/dragonfly at .spec.image has no tag or digest',
     'image-pinned: Job/crs-minio-bucket-setup: image quay.io/minio/mc:latest at .spec.template.spec.containers[0].image uses the moving tag latest',
+    'migrate-per-release: Job/crs-migrate-0-1-0: runs registry.example.com/crs/crs:0.2.0, so it must be named crs-migrate-0-2-0 (a new Job per release)',
     'minio-config: Tenant/crs-minio: MINIO_NOTIFY_AMQP_PUBLISHER_CONFIRMS_crs is not a setting MinIO reads (its AMQP target knows ENABLE, URL, EXCHANGE, ROUTING_KEY, EXCHANGE_TYPE, DELIVERY_MODE, MANDATORY, IMMEDIATE, DURABLE, INTERNAL, NO_WAIT, AUTO_DELETED, PUBLISHING_CONFIRMS, QUEUE_DIR, QUEUE_LIMIT)',
     'minio-config: Tenant/crs-minio: env MINIO_NOTIFY_AMQP_URL_other refers to $(...), which nothing expands in config.env',
     'minio-config: Tenant/crs-minio: env RABBITMQ_PASSWORD uses valueFrom, which the operator writes into config.env as an empty string',

@@ -42,7 +42,8 @@ export interface Violation {
     | 'cnpg-status-port'
     | 'eviction-policy'
     | 'cnpg-reload'
-    | 'wal-headroom';
+    | 'wal-headroom'
+    | 'migrate-per-release';
   object: string;
   message: string;
 }
@@ -695,6 +696,31 @@ function checkWalHeadroom(objects: K8sObject[]): Violation[] {
     });
 }
 
+/**
+ * A Job's pod template is immutable: the migrate Job of a new release must be a new object,
+ * named for the release of the image it runs (crs-migrate-<tag, dots as dashes>).
+ */
+function checkMigratePerRelease(object: K8sObject): Violation[] {
+  if (
+    !is(object, 'Job') ||
+    labelsAt(object, 'metadata', 'labels')['app.kubernetes.io/component'] !== 'migrate'
+  ) {
+    return [];
+  }
+  const image = stringAt(records(at(object, 'spec', 'template', 'spec', 'containers'))[0], 'image') ?? '';
+  const { tag } = imageTag(image);
+  const wanted = `crs-migrate-${(tag ?? 'untagged').replace(/[^a-z0-9-]/gi, '-').toLowerCase()}`;
+  return object.metadata.name === wanted
+    ? []
+    : [
+        {
+          rule: 'migrate-per-release',
+          object: describe(object),
+          message: `${describe(object)}: runs ${image}, so it must be named ${wanted} (a new Job per release)`,
+        },
+      ];
+}
+
 /** Every policy over a rendered set of objects; an empty list means all hold. */
 export function checkPolicies(objects: K8sObject[]): Violation[] {
   return [
@@ -718,5 +744,6 @@ export function checkCorrectness(objects: K8sObject[]): Violation[] {
     ...objects.flatMap(checkEvictionPolicy),
     ...checkCnpgReload(objects),
     ...checkWalHeadroom(objects),
+    ...objects.flatMap(checkMigratePerRelease),
   ];
 }
