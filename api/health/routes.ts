@@ -6,7 +6,10 @@ import { checkSchema } from '../../common/schemaVersion.js';
 import type { ApiDeps } from '../deps.js';
 
 export function makeHealthRoutes(deps: ApiDeps): Router {
-  const router = new Router();
+  // Exact paths only: the ingress refuses /metrics, /healthz and /readyz by exact path, so
+  // /METRICS or /metrics/ must not answer the same here (strict: no trailing slash; sensitive:
+  // case matters).
+  const router = new Router({ strict: true, sensitive: true });
 
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');

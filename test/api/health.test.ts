@@ -122,3 +122,19 @@ t.test('readiness waits for the schema this release ships (crs migrate before th
     /^schema behind: the database is at migration \d+, this release needs \d+ \(run crs migrate\)$/,
   );
 });
+
+t.test('probes and metrics answer on their exact paths only (the ingress refuses those)', async (t) => {
+  const { http } = await startTestApi(t, db);
+  for (const path of ['/metrics', '/healthz', '/readyz']) {
+    t.equal((await http.request(path)).status, 200, path);
+    for (const variant of [`${path}/`, path.toUpperCase(), `${path}/.`]) {
+      const res = await http.request(variant);
+      t.not(res.status, 200, `${variant}: ${res.status}`);
+      t.notMatch(
+        res.text,
+        /crs_http_requests_total|"status":"(ok|ready)"/,
+        `${variant} says nothing of the process`,
+      );
+    }
+  }
+});
