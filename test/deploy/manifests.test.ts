@@ -264,6 +264,7 @@ t.test('every planted mistake is caught, with its message', async (t) => {
     'cnpg-status-port: Cluster/crs-pg: network policies do not let its instances reach each other on the status port 8000 (primary isolation check)',
     'disruption-budget: Deployment/crs-cdc: no PodDisruptionBudget selects its pods',
     'disruption-budget: Tenant/crs-minio: no PodDisruptionBudget selects its pods',
+    'dragonfly-admin: Dragonfly/crs-dragonfly: its admin port 9999 is reachable from the app (api, cdc)',
     'eviction-policy: PodDisruptionBudget/crs-api: unhealthyPodEvictionPolicy must be AlwaysAllow, found unset',
     'image-pinned: Dragonfly/crs-dragonfly: image docker.dragonflydb.io/dragonflydb/dragonfly at .spec.image has no tag or digest',
     'image-pinned: Job/crs-minio-bucket-setup: image quay.io/minio/mc:latest at .spec.template.spec.containers[0].image uses the moving tag latest',

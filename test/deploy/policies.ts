@@ -43,7 +43,8 @@ export interface Violation {
     | 'eviction-policy'
     | 'cnpg-reload'
     | 'wal-headroom'
-    | 'migrate-per-release';
+    | 'migrate-per-release'
+    | 'dragonfly-admin';
   object: string;
   message: string;
 }
@@ -721,6 +722,36 @@ function checkMigratePerRelease(object: K8sObject): Violation[] {
       ];
 }
 
+/**
+ * Dragonfly's admin port (9999) takes commands without authentication; the operator drives
+ * replication through it. The app's pods must not reach it (only its peers, the operator and
+ * Prometheus).
+ */
+function checkDragonflyAdmin(objects: K8sObject[]): Violation[] {
+  return objects
+    .filter((o) => is(o, 'Dragonfly', 'dragonflydb.io'))
+    .flatMap((dragonfly) => {
+      const pods = { app: dragonfly.metadata.name };
+      const open = ['api', 'cdc', 'renderer'].filter((component) =>
+        ingressAllowed(
+          objects,
+          pods,
+          { 'app.kubernetes.io/name': 'crs', 'app.kubernetes.io/component': component },
+          9999,
+        ),
+      );
+      return open.length === 0
+        ? []
+        : [
+            {
+              rule: 'dragonfly-admin' as const,
+              object: describe(dragonfly),
+              message: `${describe(dragonfly)}: its admin port 9999 is reachable from the app (${open.join(', ')})`,
+            },
+          ];
+    });
+}
+
 /** Every policy over a rendered set of objects; an empty list means all hold. */
 export function checkPolicies(objects: K8sObject[]): Violation[] {
   return [
@@ -745,5 +776,6 @@ export function checkCorrectness(objects: K8sObject[]): Violation[] {
     ...checkCnpgReload(objects),
     ...checkWalHeadroom(objects),
     ...objects.flatMap(checkMigratePerRelease),
+    ...checkDragonflyAdmin(objects),
   ];
 }
