@@ -5,8 +5,8 @@
  * the renderer).
  */
 import { join } from 'node:path';
-import { Client } from 'minio';
 import { readInteger } from '../../common/config.js';
+import { makeObjectStore } from '../../common/objectStore.js';
 import { dataDir } from '../../common/paths.js';
 import { bootstrapDatabase } from './bootstrap.js';
 import { makeLocalPostgres, type LocalPostgres } from './postgres.js';
@@ -276,14 +276,12 @@ export async function startLocalServices(env: Env, progress: (line: string) => v
 
 /** Throws unless the running S3 store knows this key (InvalidAccessKeyId otherwise). */
 async function requireRoleKeys(endpoint: string, bucket: string, keys: Record<string, string>) {
-  const url = new URL(endpoint);
-  const client = new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
+  const { client } = makeObjectStore({
+    endpoint,
     accessKey: keys['S3_ACCESS_KEY'] as string,
     secretKey: keys['S3_SECRET_KEY'] as string,
-    pathStyle: true,
+    bucket,
+    region: 'us-east-1',
   });
   try {
     // Any answer but an unknown key will do: the API's key may not even list buckets.

@@ -442,23 +442,6 @@ function checkWalLevel(objects: K8sObject[]): Violation[] {
  * The AMQP target settings MinIO reads (minio internal/event/target/amqp.go), without the
  * `_<target>` suffix; the flags among them count as set only when "on" (config.EnableOn).
  */
-const MINIO_AMQP_SETTINGS = [
-  'ENABLE',
-  'URL',
-  'EXCHANGE',
-  'ROUTING_KEY',
-  'EXCHANGE_TYPE',
-  'DELIVERY_MODE',
-  'MANDATORY',
-  'IMMEDIATE',
-  'DURABLE',
-  'INTERNAL',
-  'NO_WAIT',
-  'AUTO_DELETED',
-  'PUBLISHING_CONFIRMS',
-  'QUEUE_DIR',
-  'QUEUE_LIMIT',
-];
 const MINIO_AMQP_FLAGS = [
   'MANDATORY',
   'IMMEDIATE',
@@ -467,6 +450,11 @@ const MINIO_AMQP_FLAGS = [
   'NO_WAIT',
   'AUTO_DELETED',
   'PUBLISHING_CONFIRMS',
+];
+const MINIO_AMQP_SETTINGS = [
+  ...['ENABLE', 'URL', 'EXCHANGE', 'ROUTING_KEY', 'EXCHANGE_TYPE', 'DELIVERY_MODE'],
+  ...MINIO_AMQP_FLAGS,
+  ...['QUEUE_DIR', 'QUEUE_LIMIT'],
 ];
 
 /** `export NAME="value"` lines of a config.env, as the operator's sidecar parses them. */
