@@ -6,12 +6,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
+import Koa from 'koa';
 import type { ApiConfig } from '../common/config.js';
 import type { Router } from '@koa/router';
 import { redisSocketOptions } from '../common/connections.js';
 import { makePool, type Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { makeApp } from './app.js';
+import { makeHealthRoutes } from './health/routes.js';
+import { renderErrors } from './http/errors.js';
 import { ordersWithVouchers } from './database/getOrder.js';
 import type { ApiDeps } from './deps.js';
 import { answerClientErrors, answerUnmetExpectations } from './http/clientErrors.js';
@@ -27,6 +30,8 @@ import { makeObjectStore } from '../common/objectStore.js';
 export interface RunningApi {
   server: Server;
   url: string;
+  /** Where /healthz, /readyz and /metrics answer alone (API_PROBE_PORT), if set. */
+  probesUrl: string | undefined;
   deps: ApiDeps;
   stop(): Promise<void>;
 }
@@ -128,6 +133,24 @@ export async function startApi(
   const address = server.address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${address.port}`;
+  // Probes and metrics alone on a port of their own (API_PROBE_PORT), for the kubelet and
+  // Prometheus: the Service behind the ingress exposes only PORT. It keeps answering while the
+  // API drains (readiness says 503), and closes last.
+  let probes: Server | undefined;
+  let probesUrl: string | undefined;
+  if (config.probePort !== undefined) {
+    const probeApp = new Koa();
+    probeApp.silent = true;
+    probeApp.use(renderErrors());
+    probeApp.use(makeHealthRoutes(deps).routes());
+    const probeServer = createServer(probeApp.callback());
+    probes = probeServer;
+    await new Promise<void>((resolve, reject) => {
+      probeServer.once('error', reject);
+      probeServer.listen(config.probePort, config.host, () => resolve());
+    });
+    probesUrl = `http://${shownHost}:${(probeServer.address() as AddressInfo).port}`;
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -154,11 +177,18 @@ export async function startApi(
       await deps.stockEvents.close();
       await deps.vouchers.close();
       deps.voucherRechecks.close();
+      if (probes) {
+        const probeServer = probes;
+        await new Promise<void>((resolve) => {
+          probeServer.close(() => resolve());
+          probeServer.closeAllConnections();
+        });
+      }
       await pool.end();
       log.info('api stopped');
     })();
     return stopping;
   };
 
-  return { server, url, deps, stop };
+  return { server, url, probesUrl, deps, stop };
 }

@@ -152,6 +152,12 @@ export function readNetwork(env: Env): NetworkConfig {
 export interface ApiConfig {
   readonly port: number;
   readonly host: string;
+  /**
+   * A second port that answers only /healthz, /readyz and /metrics (API_PROBE_PORT; none when
+   * unset): for the kubelet and Prometheus, on a port the Service behind the ingress does not
+   * expose. PORT keeps answering them too.
+   */
+  readonly probePort: number | undefined;
   /** Connection of the least-privileged crs_api role. */
   readonly databaseUrl: string;
   readonly databasePoolSize: number;
@@ -238,6 +244,8 @@ export function loadApiConfig(env: Env): ApiConfig {
   return Object.freeze({
     port: readInteger(env, 'PORT', 3000, 0, 65535),
     host: raw(env, 'HOST') ?? '0.0.0.0',
+    probePort:
+      raw(env, 'API_PROBE_PORT') === undefined ? undefined : readInteger(env, 'API_PROBE_PORT', 0, 0, 65535),
     databaseUrl: readPostgresUrl(env, 'API_DATABASE_URL', 'DATABASE_URL'),
     databasePoolSize,
     orderBatchMax: readInteger(env, 'ORDER_BATCH_MAX', ORDER_BATCH_DEFAULTS.max, 1, 1000),

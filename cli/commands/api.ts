@@ -11,7 +11,8 @@ export const apiCommand: Command = {
 Runs the HTTP API until SIGTERM or SIGINT, then drains: readiness fails, in-flight requests
 finish (SHUTDOWN_GRACE_MS), connections close.
 
-Environment: PORT (3000), HOST (0.0.0.0), API_DATABASE_URL or DATABASE_URL (connect as
+Environment: PORT (3000), HOST (0.0.0.0), API_PROBE_PORT (none: /healthz, /readyz and /metrics
+alone on a port of their own, besides PORT), API_DATABASE_URL or DATABASE_URL (connect as
 crs_api), API_DATABASE_POOL_SIZE (20), ADMIN_TOKEN, STAFF_TOKEN, ORDER_TOKEN_KEY (each at least
 32 characters), DEFAULT_PRODUCT_ID (default), DEFAULT_COUNTRY (FI, for phone numbers without
 +country), PUBLIC_URL, RATE_LIMIT (on|off), RATE_LIMIT_ORDERS_PER_MINUTE (30, per address),

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { makeTestDatabase } from '../support/database.js';
-import { orderBody, startTestApi } from '../support/api.js';
+import { makeHttpClient, orderBody, startTestApi } from '../support/api.js';
 
 const db = await makeTestDatabase(t);
 
@@ -137,4 +137,19 @@ t.test('probes and metrics answer on their exact paths only (the ingress refuses
       );
     }
   }
+});
+
+t.test('API_PROBE_PORT: probes and metrics alone on a port of their own', async (t) => {
+  const { api, http } = await startTestApi(t, db, { API_PROBE_PORT: '0' });
+  t.ok(api.probesUrl, `probes at ${api.probesUrl}`);
+  const probes = makeHttpClient((api.probesUrl as string).replace('localhost', '127.0.0.1'));
+  t.teardown(() => probes.close());
+  t.equal((await probes.request('/healthz')).status, 200);
+  t.equal((await probes.request('/readyz')).status, 200);
+  t.match((await probes.request('/metrics')).text, /crs_http_requests_total/);
+  t.equal((await probes.request('/api/stock')).status, 404, 'nothing of the API there');
+  t.equal((await probes.request('/')).status, 404, 'no pages there');
+  t.equal((await http.request('/readyz')).status, 200, 'the API port still answers them (the contract)');
+  const { api: without } = await startTestApi(t, db);
+  t.equal(without.probesUrl, undefined, 'no second port unless asked');
 });

@@ -153,25 +153,43 @@ t.test('prod runs what the issue asks for', async (t) => {
 });
 
 t.test('probes use the ports and paths the README names', async (t) => {
-  const ports: Record<string, number> = { 'crs-api': 3000, 'crs-cdc': 3001, 'crs-renderer': 3002 };
-  for (const [name, port] of Object.entries(ports)) {
-    t.match(find(prod, 'Deployment', name), {
-      spec: {
-        template: {
-          spec: {
-            containers: [
-              {
-                ports: [{ containerPort: port }],
-                readinessProbe: { httpGet: { path: '/readyz' } },
-                livenessProbe: { httpGet: { path: '/healthz' } },
-                startupProbe: { httpGet: { path: '/healthz' } },
-              },
-            ],
-          },
-        },
-      },
+  // The API answers probes and metrics on a port of its own (API_PROBE_PORT), which the
+  // Service behind the ingress does not expose; cdc and renderer have only such a port.
+  const ports: Record<string, [string, number]> = {
+    'crs-api': ['API_PROBE_PORT', 3100],
+    'crs-cdc': ['CDC_PORT', 3001],
+    'crs-renderer': ['RENDERER_PORT', 3002],
+  };
+  for (const [name, [variable, port]] of Object.entries(ports)) {
+    const container = at(
+      find(prod, 'Deployment', name),
+      'spec',
+      'template',
+      'spec',
+      'containers',
+      0,
+    ) as Record<string, unknown>;
+    const probesPort = (container['ports'] as { name: string; containerPort: number }[]).find(
+      (p) => p.name === 'probes',
+    );
+    t.equal(probesPort?.containerPort, port, `${name}: probes on ${port}`);
+    const env = (container['env'] as { name: string; value?: string }[]).find((e) => e.name === variable);
+    t.equal(env?.value, String(port), `${name}: ${variable}=${port}`);
+    t.match(container, {
+      readinessProbe: { httpGet: { path: '/readyz', port: 'probes' } },
+      livenessProbe: { httpGet: { path: '/healthz', port: 'probes' } },
+      startupProbe: { httpGet: { path: '/healthz', port: 'probes' } },
     });
   }
+  const apiService = find(prod, 'Service', 'crs-api');
+  t.same(
+    (at(apiService, 'spec', 'ports') as { targetPort: string }[]).map((p) => p.targetPort),
+    ['http'],
+    'the Service behind the ingress exposes the API port only',
+  );
+  t.match(find(prod, 'ServiceMonitor', 'crs-api'), {
+    spec: { endpoints: [{ port: 'probes', path: '/metrics' }] },
+  });
 });
 
 t.test('alerts and the dashboard use metric names the code exports', async (t) => {
