@@ -28,6 +28,7 @@ const SOURCES: Record<string, { path: string; type: string }> = {
   },
   'app.js': { path: join(packageRoot, 'web', 'assets', 'app.js'), type: 'text/javascript; charset=utf-8' },
   'app.css': { path: join(packageRoot, 'web', 'assets', 'app.css'), type: 'text/css; charset=utf-8' },
+  'icon.svg': { path: join(packageRoot, 'web', 'assets', 'icon.svg'), type: 'image/svg+xml' },
 };
 
 export function loadAssets(): Assets {

@@ -13,7 +13,7 @@ import { productIdFromQuery } from '../api/stock/routes.js';
 import { authorizeOrder } from '../api/orders/orderAccess.js';
 import { ORDER_ID } from '../api/http/validate.js';
 import type { OrderHtmlResponder } from '../api/orders/routes.js';
-import { loadAssets } from './assets.js';
+import { assetUrl, loadAssets } from './assets.js';
 import { makeCsrf } from './csrf.js';
 import { deriveKey } from './keys.js';
 import { isHtmx, stringsOf, type WebKit } from './kit.js';
@@ -99,6 +99,12 @@ export function makeWeb(deps: ApiDeps): Web {
     ctx.set('Referrer-Policy', 'no-referrer');
   });
 
+  // Browsers and tools that ask for /favicon.ico by habit get the icon, not a 404 in the
+  // console of every page.
+  pages.get('/favicon.ico', (ctx) => {
+    ctx.redirect(assetUrl(kit.assets, 'icon.svg'));
+    ctx.status = 301;
+  });
   pages.get('/assets/:name', (ctx) => {
     const asset = kit.assets.get(ctx.params['name'] ?? '');
     if (!asset) throw notFound('asset');

@@ -191,6 +191,18 @@ t.test('pages: strict headers, assets from this origin, HTML errors for people',
     const cached = await http.request(src, { headers: { 'if-none-match': String(asset.headers['etag']) } });
     t.equal(cached.status, 304);
   }
+  // An icon, so no page logs a 404 for /favicon.ico.
+  const icon = /<link rel="icon" type="image\/svg\+xml" href="(\/assets\/icon\.svg\?v=[0-9a-f]{16})"/.exec(
+    page.text,
+  )?.[1];
+  t.ok(icon, 'the page names its icon');
+  const iconAsset = await http.request(icon ?? '');
+  t.equal(iconAsset.status, 200);
+  t.equal(iconAsset.headers['content-type'], 'image/svg+xml');
+  t.match(iconAsset.text, /^<svg /);
+  const favicon = await http.request('/favicon.ico');
+  t.equal(favicon.status, 301, '/favicon.ico, asked by habit, is sent to it');
+  t.equal(favicon.headers['location'], icon);
   t.equal((await http.request('/assets/../package.json')).status, 404);
   t.equal((await http.request('/assets/secrets.json')).status, 404);
 

@@ -60,6 +60,7 @@ export function page(kit: PageKit, options: { title: string; main: Html; nav?: H
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="htmx-config" content="${HTMX_CONFIG}" />
         <title>${options.title} · ${t.siteName}</title>
+        <link rel="icon" type="image/svg+xml" href="${assetUrl(assets, 'icon.svg')}" />
         <link rel="stylesheet" href="${assetUrl(assets, 'app.css')}" />
         <script src="${assetUrl(assets, 'htmx.min.js')}" defer></script>
         <script src="${assetUrl(assets, 'app.js')}" defer></script>
