@@ -83,6 +83,20 @@ function readLogLevel(env: Env): LevelWithSilent {
   return value as LevelWithSilent;
 }
 
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * LOG_FORMAT: json (lines for a log pipeline), pretty (for a person), or auto (the default):
+ * pretty when the output is a terminal (npm start in a shell), JSON otherwise (Kubernetes, CI,
+ * a file).
+ */
+export function readLogFormat(env: Env, isTerminal = Boolean(process.stdout.isTTY)): LogFormat {
+  const value = raw(env, 'LOG_FORMAT') ?? 'auto';
+  if (value === 'json' || value === 'pretty') return value;
+  if (value === 'auto') return isTerminal ? 'pretty' : 'json';
+  throw new ConfigError('LOG_FORMAT', 'must be json, pretty or auto');
+}
+
 function readSwitch(env: Env, name: string, fallback: boolean): boolean {
   const value = raw(env, name);
   if (value === undefined) return fallback;
@@ -99,6 +113,7 @@ export const ORDER_BATCH_DEFAULTS = { max: 100, concurrency: 2, queueMax: 10_000
 export interface MigrateConfig {
   readonly databaseUrl: string;
   readonly logLevel: LevelWithSilent;
+  readonly logFormat: LogFormat;
   /** The default product and the stock it gets when it is first created. */
   readonly defaultProductId: string;
   readonly defaultProductName: string;
@@ -117,6 +132,7 @@ export function loadMigrateConfig(env: Env): MigrateConfig {
   return Object.freeze({
     databaseUrl: readPostgresUrl(env, 'DATABASE_URL'),
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
     defaultProductId,
     defaultProductName,
     stock: readInteger(env, 'STOCK', 1000, 0, 1_000_000_000),
@@ -189,6 +205,7 @@ export interface ApiConfig {
   readonly trustProxy: boolean;
   readonly network: NetworkConfig;
   readonly logLevel: LevelWithSilent;
+  readonly logFormat: LogFormat;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
   /** How long a graceful stop waits for in-flight requests. */
@@ -271,6 +288,7 @@ export function loadApiConfig(env: Env): ApiConfig {
     trustProxy: readSwitch(env, 'TRUST_PROXY', false),
     network: readNetwork(env),
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
     bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 16 * 1024, 256, 1024 * 1024),
     shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
     publicUrl,
@@ -380,6 +398,7 @@ export interface CdcConfig {
   readonly stockCheckMs: number;
   readonly network: NetworkConfig;
   readonly logLevel: LevelWithSilent;
+  readonly logFormat: LogFormat;
 }
 
 export function loadCdcConfig(env: Env): CdcConfig {
@@ -399,6 +418,7 @@ export function loadCdcConfig(env: Env): CdcConfig {
     stockCheckMs: readInteger(env, 'CDC_STOCK_CHECK_MS', 10_000, 0, 86_400_000),
     network: readNetwork(env),
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
   });
 }
 
@@ -449,6 +469,7 @@ export interface RendererConfig {
   readonly host: string;
   readonly network: NetworkConfig;
   readonly logLevel: LevelWithSilent;
+  readonly logFormat: LogFormat;
 }
 
 export function loadRendererConfig(env: Env): RendererConfig {
@@ -468,5 +489,6 @@ export function loadRendererConfig(env: Env): RendererConfig {
     host: raw(env, 'HOST') ?? '0.0.0.0',
     network: readNetwork(env),
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
   });
 }

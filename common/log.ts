@@ -1,4 +1,6 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import pretty from 'pino-pretty';
+import type { LogFormat } from './config.js';
 
 export type { Logger };
 
@@ -71,12 +73,15 @@ const serializeError = (err: Error) => scrubDeep(pino.stdSerializers.errWithCaus
  * that hold one are redacted by name wherever they sit (one level deep), and text that may
  * carry one (error messages and stacks, URLs) has the credentials it shows scrubbed. Log
  * calls still never pass a secret on purpose; this is for the ones that do by accident.
- * `destination` defaults to stdout (tests capture the lines).
+ * `destination` defaults to stdout (tests capture the lines); `format: 'pretty'` makes the
+ * lines readable (LOG_FORMAT, common/config.ts).
  */
 export function makeLogger(options: {
   level: LevelWithSilent;
   component: string;
   destination?: DestinationStream;
+  /** json (the default) or pretty: one readable line per entry, for a person at a terminal. */
+  format?: LogFormat;
 }): Logger {
   const settings = {
     level: options.level,
@@ -94,5 +99,18 @@ export function makeLogger(options: {
       },
     },
   };
+  if (options.format === 'pretty') {
+    // In this thread (no worker), after redaction: the same entries, made readable.
+    const stream = pretty({
+      colorize: options.destination === undefined && Boolean(process.stdout.isTTY),
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname,component',
+      messageFormat: '[{component}] {msg}',
+      hideObject: false,
+      ...(options.destination && { destination: options.destination }),
+      sync: true,
+    });
+    return pino(settings, stream);
+  }
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }

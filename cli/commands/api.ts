@@ -28,7 +28,7 @@ AMQP_HEARTBEAT_S (5), LOG_LEVEL (info). The rate limits live in REDIS_URL, share
       return 0;
     }
     const config = loadApiConfig(env);
-    const log = makeLogger({ level: config.logLevel, component: 'api' });
+    const log = makeLogger({ level: config.logLevel, component: 'api', format: config.logFormat });
     const api = await startApi(config, log);
     log.info({ url: api.url }, 'api listening');
     const signal = await waitForStopSignal();

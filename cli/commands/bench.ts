@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { readLogFormat } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { packageRoot } from '../../common/paths.js';
 import { SCENARIOS, isScenarioName, type ScenarioName } from '../../bench/scenarios/names.js';
@@ -52,7 +53,7 @@ run takes about 10 minutes on two cores; nothing else should run meanwhile.`,
         `the benchmarks need a source checkout with dev dependencies (npm ci): ${(err as Error).message}`,
       );
     }
-    const log = makeLogger({ level: 'info', component: 'bench' });
+    const log = makeLogger({ level: 'info', component: 'bench', format: readLogFormat(env) });
     return bench.runBench(env, {
       scenarios: scenarios.length ? [...new Set(scenarios)] : [...SCENARIOS],
       quick,

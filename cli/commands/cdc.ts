@@ -49,7 +49,7 @@ AMQP_HEARTBEAT_S (5), LOG_LEVEL.`,
       return 0;
     }
     const config = loadCdcConfig(env);
-    const log = makeLogger({ level: config.logLevel, component: 'cdc' });
+    const log = makeLogger({ level: config.logLevel, component: 'cdc', format: config.logFormat });
     const cdc = await startCdc(config, log);
     log.info({ probes: cdc.probes.url, slot: config.slotName }, 'cdc running');
     const signal = await waitForStopSignal();

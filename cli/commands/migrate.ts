@@ -58,7 +58,7 @@ DEFAULT_PRODUCT_NAME, LOG_LEVEL.`,
       throw new UsageError(`unknown arguments: ${args.join(' ')} (see crs migrate --help)`);
     }
     const config = loadMigrateConfig(env);
-    const log = makeLogger({ level: config.logLevel, component: 'migrate' });
+    const log = makeLogger({ level: config.logLevel, component: 'migrate', format: config.logFormat });
     if (args[0] === 'status') {
       const client = new pg.Client({ connectionString: config.databaseUrl });
       await client.connect();

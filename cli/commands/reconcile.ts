@@ -24,7 +24,7 @@ Environment: CDC_DATABASE_URL or DATABASE_URL (role crs_cdc), REDIS_URL, LOG_LEV
       return 0;
     }
     const config = loadCdcConfig({ AMQP_URL: 'amqp://unused', ...env });
-    const log = makeLogger({ level: config.logLevel, component: 'reconcile' });
+    const log = makeLogger({ level: config.logLevel, component: 'reconcile', format: config.logFormat });
     const pool = makePool(
       { connectionString: config.databaseUrl, applicationName: 'crs-reconcile', max: 2 },
       log,

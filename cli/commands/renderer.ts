@@ -28,7 +28,7 @@ AMQP_HEARTBEAT_S (5), LOG_LEVEL.`,
       return 0;
     }
     const config = loadRendererConfig(env);
-    const log = makeLogger({ level: config.logLevel, component: 'renderer' });
+    const log = makeLogger({ level: config.logLevel, component: 'renderer', format: config.logFormat });
     surviveReleasedQueueFailures(log);
     const renderer = await startRenderer(config, log);
     log.info({ probes: renderer.probes.url, concurrency: config.concurrency }, 'renderer running');

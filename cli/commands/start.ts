@@ -1,4 +1,4 @@
-import { loadMigrateConfig, readInteger } from '../../common/config.js';
+import { loadMigrateConfig, readInteger, readLogFormat } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { startLocalServices } from '../../deploy/local/stack.js';
 import { spawnComponent, waitUntilReady, type Child } from '../children.js';
@@ -24,7 +24,7 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
       return 0;
     }
     const port = readInteger(env, 'PORT', 3000, 1, 65535);
-    const log = makeLogger({ level: 'info', component: 'start' });
+    const log = makeLogger({ level: 'info', component: 'start', format: readLogFormat(env) });
     const services = await startLocalServices(env, (line) => log.info(line));
     const cdcPort = readInteger(env, 'CDC_PORT', port + 1, 1, 65535);
     const rendererPort = readInteger(env, 'RENDERER_PORT', port + 2, 1, 65535);
