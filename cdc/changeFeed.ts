@@ -8,6 +8,7 @@
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { NetworkConfig } from '../common/config.js';
 import { closeAmqp, connectAmqp } from '../common/connections.js';
+import { withDeadline } from '../common/deadline.js';
 import type { Logger } from '../common/log.js';
 import type { ChangeEvent } from './effects.js';
 
@@ -60,16 +61,11 @@ export function makeChangeFeed(url: string, log: Logger, network: NetworkConfig)
         // A broker that takes messages and never confirms them (blocked by a memory or disk
         // alarm, or hung) must not hold the batch for ever: past this, the publish fails and
         // the channel is dropped.
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
+        await withDeadline(
           ch.waitForConfirms(),
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`no publisher confirms within ${CONFIRM_TIMEOUT_MS} ms`)),
-              CONFIRM_TIMEOUT_MS,
-            );
-          }),
-        ]).finally(() => clearTimeout(timer));
+          CONFIRM_TIMEOUT_MS,
+          `no publisher confirms within ${CONFIRM_TIMEOUT_MS} ms`,
+        );
       } catch (err) {
         // The channel may be half-broken; the next publish opens a fresh one.
         channel = undefined;

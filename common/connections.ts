@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import amqp, { type ChannelModel } from 'amqplib';
 import type { RedisOptions } from 'ioredis';
 import type { NetworkConfig } from './config.js';
+import { withDeadline } from './deadline.js';
 
 /** ioredis: TCP keepalive and a bounded connect (commands get their bound per use). */
 export function redisSocketOptions(
@@ -43,17 +44,12 @@ export function amqpConnection(url: string, network: NetworkConfig) {
 export async function connectAmqp(url: string, network: NetworkConfig): Promise<ChannelModel> {
   const target = amqpConnection(url, network);
   const opening = amqp.connect(target.url, target.socketOptions);
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
+    return await withDeadline(
       opening,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no AMQP handshake within ${network.connectTimeoutMs} ms`)),
-          network.connectTimeoutMs,
-        );
-      }),
-    ]);
+      network.connectTimeoutMs,
+      `no AMQP handshake within ${network.connectTimeoutMs} ms`,
+    );
   } catch (err) {
     // Opened after all, too late: nobody holds it.
     opening.then(
@@ -61,8 +57,6 @@ export async function connectAmqp(url: string, network: NetworkConfig): Promise<
       () => undefined,
     );
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -72,15 +66,13 @@ export async function connectAmqp(url: string, network: NetworkConfig): Promise<
  * heartbeat timeout has closed the connection). Past `graceMs` the socket is destroyed.
  */
 export async function closeAmqp(connection: ChannelModel, graceMs = 1_000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([
-    connection.close().then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
-  ]);
-  clearTimeout(timer);
-  // amqplib keeps the socket as `stream` on its connection; the typings leave it out.
-  if (!closed) (connection.connection as unknown as { stream?: Socket }).stream?.destroy();
+  // A close that fails is as good as done; one that does not end in time is cut short.
+  await withDeadline(
+    connection.close().catch(() => undefined),
+    graceMs,
+    'no CloseOk',
+  ).catch(() =>
+    // amqplib keeps the socket as `stream` on its connection; the typings leave it out.
+    (connection.connection as unknown as { stream?: Socket }).stream?.destroy(),
+  );
 }

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { withDeadline } from './deadline.js';
 
 export interface Readiness {
   ready: boolean;
@@ -86,16 +87,10 @@ export async function runChecks(
   const results: Record<string, string> = {};
   await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      });
       try {
-        results[name] = await Promise.race([check(), late]);
+        results[name] = await withDeadline(check(), timeoutMs, `no answer within ${timeoutMs} ms`);
       } catch (err) {
         results[name] = `unreachable: ${(err as Error).message}`;
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );

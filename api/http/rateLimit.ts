@@ -26,6 +26,7 @@ import { AppError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { packageRoot } from '../../common/paths.js';
 import type { ApiMetrics } from './metrics.js';
+import { withDeadline } from '../../common/deadline.js';
 
 const SCRIPT = readFileSync(join(packageRoot, 'api', 'http', 'rateLimit.lua'), 'utf8');
 const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
@@ -141,14 +142,6 @@ async function runScript(redis: Redis, rule: RateRule, key: string, count: boole
   };
 }
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
 /** Limits through Redis, or in this process while Redis fails (and when there is none). */
 export function makeRateLimiter(deps: {
   redis: Redis | undefined;
@@ -168,7 +161,11 @@ export function makeRateLimiter(deps: {
     if (!redis) return count ? local.consume(rule, key) : local.peek(rule, key);
     if (now() >= pausedUntil) {
       try {
-        const decision = await withDeadline(runScript(redis, rule, key, count), deadlineMs);
+        const decision = await withDeadline(
+          runScript(redis, rule, key, count),
+          deadlineMs,
+          `Redis did not answer within ${deadlineMs} ms`,
+        );
         if (outage) {
           outage = false;
           deps.log.info('rate limits: Redis answers again; limits are shared across replicas again');

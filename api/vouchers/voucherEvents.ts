@@ -21,6 +21,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { backoffMs } from '../../common/backoff.js';
 import { readNetwork, type NetworkConfig } from '../../common/config.js';
 import { closeAmqp, connectAmqp } from '../../common/connections.js';
+import { withDeadline } from '../../common/deadline.js';
 import type { Logger } from '../../common/log.js';
 import { orderIdOfKey, type ObjectStore } from '../../common/objectStore.js';
 
@@ -131,19 +132,17 @@ const RECENT_EVENTS_MS = 30_000;
  * a bucket that does not answer in time, throw.
  */
 async function isStored(store: ObjectStore, key: string): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the bucket did not answer in time')), CONFIRM_TIMEOUT_MS);
-  });
   try {
-    await Promise.race([store.client.statObject(store.bucket, key), timeout]);
+    await withDeadline(
+      store.client.statObject(store.bucket, key),
+      CONFIRM_TIMEOUT_MS,
+      'the bucket did not answer in time',
+    );
     return true;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'NotFound' || code === 'NoSuchKey') return false;
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

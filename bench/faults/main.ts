@@ -17,6 +17,7 @@ import { localPostgres, localRabbitMq, localRedis } from '../../deploy/local/sta
 import { loadOrCreateSecrets } from '../../deploy/local/secrets.js';
 import { startBenchStack, type BenchStack, type StackLayout } from '../stack.js';
 import { faultPlan, type FaultControls } from './faultPlan.js';
+import { cdcRole } from './cdcRole.js';
 import { brokenInvariants, countStores, vouchersOutstanding } from './invariants.js';
 import { startOrderLoad } from './orderLoad.js';
 import { startPartitionProxy, type PartitionProxy } from './partitionProxy.js';
@@ -144,6 +145,7 @@ async function drill(
   const targets = apiPorts.map((port) => `http://127.0.0.1:${port}`);
   // Two CDC consumers (one streams, one stands by) and two renderers, as on Kubernetes.
   const cdcPorts: Record<string, number> = { cdc: FAULTS_LAYOUT.ports.cdc, cdc2: STANDBY_CDC_PORT };
+  const roleOf = (port: number) => cdcRole(`http://127.0.0.1:${port}`);
   const supervisor = makeSupervisor((name) => {
     const link = links.get(name);
     const viaProxy = (variable: string, kind: 'postgres' | 'rabbitmq') => {
@@ -175,14 +177,14 @@ async function drill(
   for (const name of ['cdc', 'cdc2', 'renderer', 'renderer2', 'api1', 'api2']) await supervisor.launch(name);
   const activeCdc = async () => {
     for (const name of Object.keys(cdcPorts))
-      if ((await cdcRole(cdcPorts[name] as number)) === 'active') return name;
+      if ((await roleOf(cdcPorts[name] as number)) === 'active') return name;
     return undefined;
   };
   /** Undefined once exactly one consumer streams; else, past the bound, what they report. */
   const oneActiveCdc = async (boundMs: number) => {
     const deadline = Date.now() + boundMs;
     for (;;) {
-      const roles = await Promise.all(Object.values(cdcPorts).map((port) => cdcRole(port)));
+      const roles = await Promise.all(Object.values(cdcPorts).map(roleOf));
       if (roles.filter((role) => role === 'active').length === 1) return undefined;
       if (Date.now() > deadline || signal.aborted) return JSON.stringify(roles);
       await sleep(250);
@@ -465,9 +467,8 @@ interface Link {
 
 /** A proxy to Postgres for each component named (and to RabbitMQ for the CDC consumers). */
 async function startLinks(stack: BenchStack, names: string[]): Promise<Map<string, Link>> {
-  const target = (url: string) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) });
-  const postgres = target(stack.vars['DATABASE_URL'] as string);
-  const rabbitmq = target(stack.vars['AMQP_URL'] as string);
+  const postgres = stack.vars['DATABASE_URL'] as string;
+  const rabbitmq = stack.vars['AMQP_URL'] as string;
   const links = new Map<string, Link>();
   for (const name of names) {
     links.set(name, {
@@ -486,17 +487,6 @@ async function whileRunningJobs(port: number) {
       .catch(() => '');
     if (/^crs_renderer_jobs_running [1-9]/m.test(metrics)) return;
     await sleep(20);
-  }
-}
-
-/** The role a CDC consumer reports on /readyz (active, standby), or undefined. */
-async function cdcRole(port: number): Promise<string | undefined> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(3_000) });
-    const body = (await response.json()) as { role?: string; error?: { details?: { role?: string } } };
-    return body.role ?? body.error?.details?.role;
-  } catch {
-    return undefined;
   }
 }
 

@@ -39,10 +39,9 @@ interface Pair {
   upstream: Socket | undefined;
 }
 
-export async function startPartitionProxy(
-  target: { host: string; port: number },
-  port = 0,
-): Promise<PartitionProxy> {
+/** A proxy in front of the server of `targetUrl` (its host and port; the rest is ignored). */
+export async function startPartitionProxy(targetUrl: string, port = 0): Promise<PartitionProxy> {
+  const target = { host: new URL(targetUrl).hostname, port: Number(new URL(targetUrl).port) };
   const pairs = new Set<Pair>();
   let cut = false;
 

@@ -468,6 +468,24 @@ function configEnvExports(text: string): Map<string, string> {
 }
 
 /**
+ * The template a Secret of this name is made from (its metadata and unencrypted data): an
+ * ExternalSecret's spec.target.template or a SealedSecret's spec.template, as the manifests
+ * hold no Secret with literal data (secret-literal).
+ */
+function secretTemplate(objects: K8sObject[], name: string): unknown {
+  for (const o of objects) {
+    if (
+      is(o, 'ExternalSecret', 'external-secrets.io') &&
+      (stringAt(o, 'spec', 'target', 'name') ?? o.metadata.name) === name
+    ) {
+      return at(o, 'spec', 'target', 'template');
+    }
+    if (is(o, 'SealedSecret', 'bitnami.com') && o.metadata.name === name) return at(o, 'spec', 'template');
+  }
+  return undefined;
+}
+
+/**
  * A MinIO Tenant's settings as MinIO will see them: the operator writes spec.env into the
  * server's config.env with literal values only (minio/operator pkg/configuration/
  * tenant_configuration.go: a valueFrom becomes "", nothing expands $(VAR); issue #2279), and
@@ -489,14 +507,8 @@ function checkMinioConfig(objects: K8sObject[]): Violation[] {
       if (value.includes('$(')) bad(`env ${variable} refers to $(...), which nothing expands in config.env`);
       settings.set(variable, value);
     }
-    const secretName = stringAt(tenant, 'spec', 'configuration', 'name');
-    const source = objects.find(
-      (o) =>
-        (is(o, 'ExternalSecret', 'external-secrets.io') &&
-          (stringAt(o, 'spec', 'target', 'name') ?? o.metadata.name) === secretName) ||
-        (is(o, 'SealedSecret', 'bitnami.com') && o.metadata.name === secretName),
-    );
-    const template = stringAt(source, 'spec', 'target', 'template', 'data', 'config.env');
+    const secretName = stringAt(tenant, 'spec', 'configuration', 'name') ?? '';
+    const template = stringAt(secretTemplate(objects, secretName), 'data', 'config.env');
     for (const [variable, value] of configEnvExports(template ?? '')) settings.set(variable, value);
 
     for (const [variable, value] of settings) {
@@ -619,16 +631,7 @@ function checkCnpgReload(objects: K8sObject[]): Violation[] {
     )
     .filter((name): name is string => name !== undefined);
   return secrets.flatMap((name) => {
-    const source = objects.find(
-      (o) =>
-        (is(o, 'ExternalSecret', 'external-secrets.io') &&
-          (stringAt(o, 'spec', 'target', 'name') ?? o.metadata.name) === name) ||
-        (is(o, 'SealedSecret', 'bitnami.com') && o.metadata.name === name),
-    );
-    const labels =
-      source?.kind === 'SealedSecret'
-        ? labelsAt(at(source, 'spec', 'template', 'metadata'), 'labels')
-        : labelsAt(at(source, 'spec', 'target', 'template', 'metadata'), 'labels');
+    const labels = labelsAt(secretTemplate(objects, name), 'metadata', 'labels');
     return labels['cnpg.io/reload'] === undefined
       ? [
           {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Test } from 'tap';
+import { cdcRole } from '../../bench/faults/cdcRole.js';
 import { startCdc, type RunningCdc } from '../../cdc/service.js';
 import { loadCdcConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
@@ -45,6 +46,9 @@ export async function startTestCdc(t: Test, db: TestDatabase, options: CdcEnvOpt
   return cdc;
 }
 
+/** The role a CDC process reports on /readyz (the drill asks the same way). */
+export { cdcRole };
+
 export interface CdcProcess extends CrsProcess {
   probeUrl: string;
 }
@@ -54,17 +58,6 @@ export async function spawnCdc(t: Test, db: TestDatabase, options: CdcEnvOptions
   const port = await freePort();
   const running = spawnCrs(t, ['cdc'], { ...cdcEnv(db, { ...options, port }), LOG_LEVEL: 'info' });
   return { ...running, probeUrl: `http://127.0.0.1:${port}` };
-}
-
-/** The role a CDC process reports on /readyz, or undefined while it does not answer. */
-export async function cdcRole(probeUrl: string): Promise<string | undefined> {
-  try {
-    const response = await fetch(`${probeUrl}/readyz`, { signal: AbortSignal.timeout(1_000) });
-    const body = (await response.json()) as { role?: string; error?: { details?: { role?: string } } };
-    return body.role ?? body.error?.details?.role;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after timeoutMs. */

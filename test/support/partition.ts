@@ -3,8 +3,7 @@ import type { Test } from 'tap';
 import { startPartitionProxy, type PartitionProxy } from '../../bench/faults/partitionProxy.js';
 
 export async function proxyFor(t: Test, url: string): Promise<PartitionProxy> {
-  const parsed = new URL(url);
-  const proxy = await startPartitionProxy({ host: parsed.hostname, port: Number(parsed.port) });
+  const proxy = await startPartitionProxy(url);
   t.teardown(() => proxy.close());
   return proxy;
 }
