@@ -1,7 +1,7 @@
 /**
  * The Kubernetes manifests, checked offline (issue 6): every overlay renders with kustomize,
- * every rendered object validates against the strict schemas in ../shared/k8s-schemas (a kind
- * without a schema fails), and the production overlay meets the high-availability and
+ * every rendered object validates against the strict schemas in k8s-schemas/ (a kind without a
+ * schema fails), and the production overlay meets the high-availability and
  * hardening policies (policies.ts). Planted mistakes (fixtures/) show each check bites.
  * Needs kubectl (v1.27+, for kustomize v5) on the PATH; no cluster.
  */
@@ -12,14 +12,13 @@ import t from 'tap';
 import { parse } from 'yaml';
 import { at, describe, parseObjects, renderKustomization, type K8sObject } from './objects.js';
 import { bytesOf, checkCorrectness, checkPolicies, imageTag, type Violation } from './policies.js';
-import { makeSchemaValidator, schemaPathFor } from './schemas.js';
+import { KUBERNETES_VERSION, makeSchemaValidator, schemaPathFor } from './schemas.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
 const overlays = join(repoRoot, 'deploy', 'kubernetes', 'overlays');
 const fixtures = join(here, 'fixtures');
-// Shared with the other projects on this machine and kept outside the repository on purpose.
-const validate = makeSchemaValidator(join(repoRoot, '..', 'shared', 'k8s-schemas'));
+const validate = makeSchemaValidator(join(here, 'k8s-schemas'));
 
 const rendered = new Map<string, K8sObject[]>();
 for (const overlay of readdirSync(overlays).sort()) {
@@ -49,19 +48,31 @@ t.test('every rendered object validates against its strict schema', async (t) =>
   }
 });
 
-t.test('schema lookup follows the layout of ../shared/k8s-schemas', async (t) => {
-  t.equal(schemaPathFor('apps/v1', 'Deployment'), join('core', 'deployment-apps-v1.json'));
-  t.equal(schemaPathFor('v1', 'Service'), join('core', 'service-v1.json'));
-  t.equal(
-    schemaPathFor('networking.k8s.io/v1', 'NetworkPolicy'),
-    join('core', 'networkpolicy-networking-v1.json'),
-  );
-  t.equal(
-    schemaPathFor('autoscaling/v2', 'HorizontalPodAutoscaler'),
-    join('core', 'horizontalpodautoscaler-autoscaling-v2.json'),
-  );
+t.test('schema lookup: built-in kinds in one file, each operator kind in its own', async (t) => {
+  const core = `kubernetes-${KUBERNETES_VERSION}.json`;
+  t.equal(schemaPathFor('apps/v1', 'Deployment'), core);
+  t.equal(schemaPathFor('v1', 'Service'), core);
+  t.equal(schemaPathFor('networking.k8s.io/v1', 'NetworkPolicy'), core);
+  t.equal(schemaPathFor('autoscaling/v2', 'HorizontalPodAutoscaler'), core);
   t.equal(schemaPathFor('postgresql.cnpg.io/v1', 'Cluster'), join('postgresql.cnpg.io', 'cluster_v1.json'));
   t.equal(schemaPathFor('keda.sh/v1alpha1', 'ScaledObject'), join('keda.sh', 'scaledobject_v1alpha1.json'));
+});
+
+t.test('every schema file says where it comes from, and under which licence', async (t) => {
+  const schemaDir = join(here, 'k8s-schemas');
+  const sources = readFileSync(join(schemaDir, 'SOURCES.md'), 'utf8');
+  const files = readdirSync(schemaDir, { recursive: true, encoding: 'utf8' }).filter((f) =>
+    f.endsWith('.json'),
+  );
+  t.ok(files.length >= 17, `${files.length} schema files`);
+  for (const file of files) {
+    const [group, name] = file.includes('/') ? file.split('/') : ['', file];
+    const row = sources.split('\n').find((line) => line.includes(name!) && line.includes(group!));
+    t.ok(
+      row && /\| (Apache-2\.0|MPL-2\.0|AGPL-3\.0) +\|$/.test(row),
+      `${file}: source and licence in SOURCES.md`,
+    );
+  }
 });
 
 t.test('schema mistakes are caught, with the field named', async (t) => {
@@ -70,8 +81,9 @@ t.test('schema mistakes are caught, with the field named', async (t) => {
   t.same(errorsOf('unknown-field.yaml'), ['Deployment/typo: /spec: unknown field "replica"']);
   t.same(errorsOf('unknown-operator-field.yaml'), ['Cluster/typo: /spec: unknown field "walLevel"']);
   t.same(errorsOf('wrong-type.yaml'), ['Service/wrong-type: /spec/ports/0/port: must be integer']);
+  t.same(errorsOf('unknown-metadata-field.yaml'), ['Dragonfly/typo: /metadata: unknown field "label"']);
   t.same(errorsOf('unknown-kind.yaml'), [
-    `Certificate/no-schema: no schema for cert-manager.io/v1 Certificate (looked for ${join('cert-manager.io', 'certificate_v1.json')})`,
+    `Certificate/no-schema: no schema for cert-manager.io/v1 Certificate (looked in ${join('cert-manager.io', 'certificate_v1.json')})`,
   ]);
 });
 
