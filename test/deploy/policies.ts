@@ -44,7 +44,8 @@ export interface Violation {
     | 'cnpg-reload'
     | 'wal-headroom'
     | 'migrate-per-release'
-    | 'dragonfly-admin';
+    | 'dragonfly-admin'
+    | 'rabbitmq-users';
   object: string;
   message: string;
 }
@@ -743,6 +744,130 @@ function checkDragonflyAdmin(objects: K8sObject[]): Violation[] {
     });
 }
 
+const TOPOLOGY_LABEL = 'rabbitmq.com/topology-operator';
+
+/** The remote keys (secret store paths) an ExternalSecret reads. */
+function remoteKeys(externalSecret: unknown): string[] {
+  return records(at(externalSecret, 'spec', 'data')).flatMap(
+    (entry) => stringAt(entry, 'remoteRef', 'key') ?? [],
+  );
+}
+
+/**
+ * One RabbitMQ user per component, with the least permissions (deploy/kubernetes/base/
+ * rabbitmq/users.yaml): no pod and no MinIO configuration uses the default user (the
+ * administrator the operators log in with); each User's credentials come from a Secret the
+ * messaging topology operator can see (its cache holds only Secrets labelled
+ * rabbitmq.com/topology-operator: "true", cmd/main.go); every User has a Permission that names
+ * its resources (no ".*") and no tags (no management access); no two components share one.
+ */
+function checkRabbitmqUsers(objects: K8sObject[]): Violation[] {
+  const violations: Violation[] = [];
+  const bad = (object: string, message: string) =>
+    violations.push({ rule: 'rabbitmq-users', object, message: `${object}: ${message}` });
+  const clusters = objects.filter((o) => is(o, 'RabbitmqCluster', 'rabbitmq.com'));
+  if (clusters.length === 0) return [];
+  // The default user's Secret: the operator's <name>-default-user, or the one given to it.
+  const defaultSecrets = new Set(
+    clusters
+      .flatMap((c) => [
+        `${c.metadata.name}-default-user`,
+        stringAt(c, 'spec', 'secretBackend', 'externalSecret', 'name') ?? [],
+      ])
+      .flat(),
+  );
+  const defaultRemoteKeys = new Set(
+    objects
+      .filter((o) => is(o, 'ExternalSecret', 'external-secrets.io'))
+      .filter((o) => defaultSecrets.has(stringAt(o, 'spec', 'target', 'name') ?? o.metadata.name))
+      .flatMap(remoteKeys),
+  );
+
+  const users = objects.filter((o) => is(o, 'User', 'rabbitmq.com'));
+  const userSecrets = new Map<string, string>();
+  for (const user of users) {
+    const name = describe(user);
+    const secret = stringAt(user, 'spec', 'importCredentialsSecret', 'name');
+    if (!secret) {
+      bad(
+        name,
+        'has no importCredentialsSecret: its password would be made up by the operator, not kept in the secret store',
+      );
+      continue;
+    }
+    userSecrets.set(secret, user.metadata.name);
+    const labels = labelsAt(secretTemplate(objects, secret), 'metadata', 'labels');
+    if (labels[TOPOLOGY_LABEL] !== 'true') {
+      bad(
+        name,
+        `its Secret ${secret} is not labelled ${TOPOLOGY_LABEL}: "true", so the topology operator cannot see it`,
+      );
+    }
+    const tags = at(user, 'spec', 'tags');
+    if (Array.isArray(tags) && tags.length > 0) {
+      bad(name, 'has tags: a component needs no management access');
+    }
+    const permissions = objects.filter(
+      (o) =>
+        is(o, 'Permission', 'rabbitmq.com') &&
+        stringAt(o, 'spec', 'userReference', 'name') === user.metadata.name,
+    );
+    if (permissions.length !== 1) bad(name, `has ${permissions.length} Permissions, wanted exactly one`);
+    for (const permission of permissions) {
+      for (const kind of ['configure', 'write', 'read']) {
+        const pattern = stringAt(permission, 'spec', 'permissions', kind) ?? '';
+        // Anchored at both ends, and no alternative that is a bare wildcard (".*" or ".+"):
+        // a prefix such as amq\.gen-.* (server-named queues) is a name.
+        const alternatives = pattern.replace(/^\^\(?|\)?\$$/g, '').split('|');
+        if (!/^\^.*\$$/.test(pattern) || alternatives.some((a) => a === '.*' || a === '.+')) {
+          bad(
+            describe(permission),
+            `${kind} "${pattern}" does not name its resources (anchored, no bare .*)`,
+          );
+        }
+      }
+    }
+  }
+
+  const readers = new Map<string, string[]>();
+  for (const object of objects) {
+    for (const pod of podSpecs(object)) {
+      for (const container of [...records(pod['initContainers']), ...records(pod['containers'])]) {
+        for (const entry of records(container['env'])) {
+          const secret = stringAt(entry, 'valueFrom', 'secretKeyRef', 'name');
+          if (!secret) continue;
+          const where = `${describe(object)}: container ${stringAt(container, 'name') ?? '?'}`;
+          if (defaultSecrets.has(secret))
+            bad(where, `reads ${secret}, the RabbitMQ default (administrator) user`);
+          else if (userSecrets.has(secret))
+            readers.set(secret, [...(readers.get(secret) ?? []), describe(object)]);
+        }
+      }
+    }
+  }
+  for (const [secret, by] of readers) {
+    const distinct = [...new Set(by)];
+    if (distinct.length > 1)
+      bad(`Secret/${secret}`, `RabbitMQ user ${userSecrets.get(secret)} is shared by ${distinct.join(', ')}`);
+  }
+  for (const tenant of objects.filter((o) => is(o, 'Tenant', 'minio.min.io'))) {
+    const secret = stringAt(tenant, 'spec', 'configuration', 'name') ?? '';
+    const config = objects.find(
+      (o) =>
+        is(o, 'ExternalSecret', 'external-secrets.io') &&
+        (stringAt(o, 'spec', 'target', 'name') ?? o.metadata.name) === secret,
+    );
+    const shared = remoteKeys(config).filter((key) => defaultRemoteKeys.has(key));
+    if (shared.length > 0) {
+      bad(
+        describe(tenant),
+        `its notification target logs in to RabbitMQ as the default user (${shared.join(', ')})`,
+      );
+    }
+  }
+  return violations;
+}
+
 /** Every policy over a rendered set of objects; an empty list means all hold. */
 export function checkPolicies(objects: K8sObject[]): Violation[] {
   return [
@@ -768,5 +893,6 @@ export function checkCorrectness(objects: K8sObject[]): Violation[] {
     ...checkWalHeadroom(objects),
     ...objects.flatMap(checkMigratePerRelease),
     ...checkDragonflyAdmin(objects),
+    ...checkRabbitmqUsers(objects),
   ];
 }

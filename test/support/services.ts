@@ -58,6 +58,39 @@ export async function makeTestVhost(t: Test): Promise<string> {
 }
 
 /**
+ * A RabbitMQ user of this test's own on the test node, with the given permissions in the
+ * virtual host of `vhostUrl` (from makeTestVhost), deleted when the file ends; the URL it
+ * connects with. Needs the harness's own node (rabbitmqctl): undefined on a given AMQP_URL.
+ */
+export async function makeTestUser(
+  t: Test,
+  vhostUrl: string,
+  name: string,
+  permissions: { configure: string; write: string; read: string },
+): Promise<string | undefined> {
+  if (!readHarness().ownRabbitMq) return undefined;
+  const node = makeLocalRabbitMq({ dir: join(harnessDir(), 'rabbitmq'), port: TEST_AMQP_PORT });
+  const url = new URL(vhostUrl);
+  const vhost = decodeURIComponent(url.pathname.slice(1));
+  const user = `${name}-${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('base64url');
+  await node.ctl(['add_user', user, password]);
+  t.teardown(() => node.ctl(['delete_user', user]).catch(() => ''));
+  await node.ctl([
+    'set_permissions',
+    '-p',
+    vhost,
+    user,
+    permissions.configure,
+    permissions.write,
+    permissions.read,
+  ]);
+  url.username = encodeURIComponent(user);
+  url.password = encodeURIComponent(password);
+  return url.toString();
+}
+
+/**
  * A local S3 store of this file's own (in-process), publishing to the given RabbitMQ, with a
  * client of the store's admin key; `bucket: true` makes the vouchers bucket at once.
  */
