@@ -290,6 +290,8 @@ t.test('every planted mistake is caught, with its message', async (t) => {
   t.same(broken.flatMap(validate), [], 'the broken overlay is still schema-valid: only policies catch it');
   const found = checkPolicies(broken).map((v) => `${v.rule}: ${v.message}`);
   t.same(found.sort(), [
+    'backup-plugin: ObjectStore/crs-pg-backup: has no retentionPolicy: backups pile up',
+    'backup-plugin: ScheduledBackup/crs-pg-nightly: must use method plugin with pluginConfiguration.name barman-cloud.cloudnative-pg.io',
     "cnpg-reload: Secret/crs-pg-cdc: a managed role's password Secret must be labelled cnpg.io/reload",
     'cnpg-status-port: Cluster/crs-pg: network policies do not let its instances reach each other on the status port 8000 (primary isolation check)',
     'disruption-budget: Deployment/crs-cdc: no PodDisruptionBudget selects its pods',

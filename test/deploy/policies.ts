@@ -45,7 +45,8 @@ export interface Violation {
     | 'wal-headroom'
     | 'migrate-per-release'
     | 'dragonfly-admin'
-    | 'rabbitmq-users';
+    | 'rabbitmq-users'
+    | 'backup-plugin';
   object: string;
   message: string;
 }
@@ -868,6 +869,69 @@ function checkRabbitmqUsers(objects: K8sObject[]): Violation[] {
   return violations;
 }
 
+const BARMAN_PLUGIN = 'barman-cloud.cloudnative-pg.io';
+
+/**
+ * Postgres backups through the Barman Cloud plugin (the in-tree barmanObjectStore is deprecated
+ * since CloudNativePG 1.26 and to be removed): each Cluster archives WAL with the plugin into an
+ * ObjectStore of the manifests, whose credentials exist and which keeps a retention policy, and
+ * every ScheduledBackup of it goes through the plugin (a barmanObjectStore backup of a Cluster
+ * without that section fails).
+ */
+function checkBackupPlugin(objects: K8sObject[]): Violation[] {
+  const violations: Violation[] = [];
+  const bad = (object: string, message: string) =>
+    violations.push({ rule: 'backup-plugin', object, message: `${object}: ${message}` });
+  const clusters = objects.filter((o) => is(o, 'Cluster', 'postgresql.cnpg.io'));
+  for (const cluster of clusters) {
+    const name = describe(cluster);
+    if (at(cluster, 'spec', 'backup', 'barmanObjectStore') !== undefined) {
+      bad(name, 'uses the deprecated in-tree spec.backup.barmanObjectStore; use the Barman Cloud plugin');
+    }
+    const archivers = records(at(cluster, 'spec', 'plugins')).filter(
+      (plugin) => stringAt(plugin, 'name') === BARMAN_PLUGIN && plugin['isWALArchiver'] === true,
+    );
+    if (archivers.length !== 1) {
+      bad(name, `has ${archivers.length} ${BARMAN_PLUGIN} plugins archiving WAL, wanted exactly one`);
+      continue;
+    }
+    const storeName = stringAt(archivers[0], 'parameters', 'barmanObjectName') ?? '';
+    const store = objects.find(
+      (o) => is(o, 'ObjectStore', 'barmancloud.cnpg.io') && o.metadata.name === storeName,
+    );
+    if (!store) {
+      bad(name, `archives to ObjectStore "${storeName}", which is not in the manifests`);
+      continue;
+    }
+    if (!stringAt(store, 'spec', 'retentionPolicy'))
+      bad(describe(store), 'has no retentionPolicy: backups pile up');
+    for (const ref of ['accessKeyId', 'secretAccessKey']) {
+      const secret = stringAt(store, 'spec', 'configuration', 's3Credentials', ref, 'name');
+      const made = objects.some(
+        (o) =>
+          (is(o, 'ExternalSecret', 'external-secrets.io') &&
+            (stringAt(o, 'spec', 'target', 'name') ?? o.metadata.name) === secret) ||
+          (is(o, 'SealedSecret', 'bitnami.com') && o.metadata.name === secret),
+      );
+      if (secret && !made)
+        bad(describe(store), `its ${ref} Secret ${secret} is made by nothing in the manifests`);
+    }
+    for (const backup of objects.filter(
+      (o) =>
+        is(o, 'ScheduledBackup', 'postgresql.cnpg.io') &&
+        stringAt(o, 'spec', 'cluster', 'name') === cluster.metadata.name,
+    )) {
+      if (
+        stringAt(backup, 'spec', 'method') !== 'plugin' ||
+        stringAt(backup, 'spec', 'pluginConfiguration', 'name') !== BARMAN_PLUGIN
+      ) {
+        bad(describe(backup), `must use method plugin with pluginConfiguration.name ${BARMAN_PLUGIN}`);
+      }
+    }
+  }
+  return violations;
+}
+
 /** Every policy over a rendered set of objects; an empty list means all hold. */
 export function checkPolicies(objects: K8sObject[]): Violation[] {
   return [
@@ -894,5 +958,6 @@ export function checkCorrectness(objects: K8sObject[]): Violation[] {
     ...objects.flatMap(checkMigratePerRelease),
     ...checkDragonflyAdmin(objects),
     ...checkRabbitmqUsers(objects),
+    ...checkBackupPlugin(objects),
   ];
 }
