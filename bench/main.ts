@@ -1,7 +1,7 @@
 /**
  * `crs bench`: runs the benchmark scenarios on a stack of their own (bench/stack.ts), prints a
  * table per scenario and writes JSON, text and SVG charts under the results folder, plus
- * results.md with every table for README. Exits 1 when an invariant broke (oversell, a buyer
+ * results.md with every table for docs/benchmarks.md. Exits 1 when an invariant broke (oversell, a buyer
  * without an answer, a voucher missing); speed is reported, never judged here.
  */
 import { mkdir, writeFile } from 'node:fs/promises';

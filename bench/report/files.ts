@@ -1,6 +1,6 @@
 /**
  * One benchmark run on disk: the raw numbers (JSON), the charts (SVG) and the table as
- * printed (text), side by side under one name so a README can link all three.
+ * printed (text), side by side under one name so docs/benchmarks.md can link all three.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -13,7 +13,7 @@ export interface LineChartSpec {
   xScale?: ScaleKind;
   yScale?: ScaleKind;
   series: { name: string; points: [number, number][] }[];
-  /** Default 720 × 440, GitHub's README column. */
+  /** Default 720 × 440, GitHub's column for a Markdown page. */
   width?: number;
   height?: number;
   /** Label exactly these x values (the settings measured) instead of round ones. */

@@ -1,5 +1,5 @@
 /**
- * The pieces every chart shares. Charts are embedded in README.md on GitHub, which shows
+ * The pieces every chart shares. Charts are embedded in docs/benchmarks.md on GitHub, which shows
  * SVG as an image: no scripts, no external fonts or CSS, so everything is an attribute, the
  * font is the reader's own sans-serif, and the document carries its own size and background.
  */

@@ -1,6 +1,6 @@
 /**
  * Benchmark results as tables: aligned monospace text for the terminal, GitHub markdown for
- * the README. Both take the same columns and rows so a command prints what it publishes.
+ * docs/benchmarks.md. Both take the same columns and rows so a command prints what it publishes.
  *
  * Numbers are formatted here (integers with thousands separators, other numbers to three
  * significant digits, see formatMeasurement); pass a string to format a cell yourself.

@@ -3,7 +3,7 @@ export interface ScenarioOutput {
   name: string;
   /** Terminal tables. */
   text: string;
-  /** The same tables for README. */
+  /** The same tables for docs/benchmarks.md. */
   markdown: string;
   svgs: Record<string, string>;
   json: unknown;

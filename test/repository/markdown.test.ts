@@ -1,10 +1,11 @@
 /**
  * The Markdown a reader lands on renders as written: every code fence is closed, and no fence
  * swallows a section (README once showed ~590 lines, from Architecture to Layout, as one code
- * block because a four-backtick fence was closed by three).
+ * block because a four-backtick fence was closed by three). README stays a map (at most 300
+ * lines; the details live in docs/), and every relative link and anchor leads somewhere.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../common/paths.js';
 
@@ -58,4 +59,85 @@ t.test('the check catches the mistake that hid README', async (t) => {
     open: 'a fence opened at line 3 is never closed',
   });
   t.same(fenceProblems('```sh\n# a shell comment\nls\n```\n## After\n'), { swallowed: [], open: undefined });
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+export function headingAnchor(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\- _]/gu, '')
+    .replace(/ /g, '-');
+}
+
+/** The anchors of a Markdown text's headings (outside code blocks). */
+function anchorsOf(text: string): Set<string> {
+  const anchors = new Set<string>();
+  let fence: string | undefined;
+  for (const line of text.split('\n')) {
+    const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    if (fence) {
+      if (marker && marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
+      continue;
+    }
+    if (marker) fence = marker;
+    const heading = /^#{1,6} (.*)$/.exec(line)?.[1];
+    if (heading) anchors.add(headingAnchor(heading));
+  }
+  return anchors;
+}
+
+/** Relative links ([text](target)) outside code blocks and inline code. */
+function linksOf(text: string): string[] {
+  const links: string[] = [];
+  let fence: string | undefined;
+  for (const line of text.split('\n')) {
+    const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    if (fence) {
+      if (marker && marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
+      continue;
+    }
+    if (marker) {
+      fence = marker;
+      continue;
+    }
+    for (const match of line.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (!/^[a-z]+:/i.test(match[1]!)) links.push(match[1]!);
+    }
+  }
+  return links;
+}
+
+t.test('README is a map: at most 300 lines, the details in docs/', async (t) => {
+  const lines = readFileSync(join(packageRoot, 'README.md'), 'utf8').split('\n').length;
+  t.ok(lines <= 300, `README.md has ${lines} lines`);
+});
+
+t.test('every relative link and anchor in the Markdown leads somewhere', async (t) => {
+  for (const file of files) {
+    const broken: string[] = [];
+    for (const link of linksOf(readFileSync(file, 'utf8'))) {
+      const [path, anchor] = link.split('#', 2) as [string, string | undefined];
+      const target = path === '' ? file : join(dirname(file), decodeURIComponent(path));
+      if (!existsSync(target)) {
+        broken.push(`${link}: no such file`);
+      } else if (
+        anchor !== undefined &&
+        target.endsWith('.md') &&
+        !anchorsOf(readFileSync(target, 'utf8')).has(anchor)
+      ) {
+        broken.push(`${link}: no heading with that anchor`);
+      }
+    }
+    t.same(broken, [], `${relative(packageRoot, file)}: every link resolves`);
+  }
+});
+
+t.test('anchors are spelled as GitHub spells them', async (t) => {
+  t.equal(headingAnchor('Voucher messages (RabbitMQ)'), 'voucher-messages-rabbitmq');
+  t.equal(
+    headingAnchor('How an order is decided (`sql/place_order.sql`, `api/orders/groupCommit.ts`)'),
+    'how-an-order-is-decided-sqlplace_ordersql-apiordersgroupcommitts',
+  );
+  t.equal(headingAnchor('Who may do what'), 'who-may-do-what');
 });
