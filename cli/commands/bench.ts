@@ -4,6 +4,7 @@ import { makeLogger } from '../../common/log.js';
 import { packageRoot } from '../../common/paths.js';
 import { SCENARIOS, isScenarioName, type ScenarioName } from '../../bench/scenarios/names.js';
 import { UsageError, wantsHelp, type Command } from '../command.js';
+import { loadLocalStack } from '../localStack.js';
 
 export const benchCommand: Command = {
   name: 'bench',
@@ -44,15 +45,8 @@ run takes about 10 minutes on two cores; nothing else should run meanwhile.`,
       } else if (isScenarioName(arg)) scenarios.push(arg);
       else throw new UsageError(`unknown argument "${arg}" (see crs bench --help)`);
     }
-    // The benchmarks use dev dependencies (undici); a production image has none.
-    let bench: typeof import('../../bench/main.js');
-    try {
-      bench = await import('../../bench/main.js');
-    } catch (err) {
-      throw new UsageError(
-        `the benchmarks need a source checkout with dev dependencies (npm ci): ${(err as Error).message}`,
-      );
-    }
+    // The benchmarks use dev dependencies (undici, the local stack); a production image has none.
+    const bench = await loadLocalStack('crs bench', () => import('../../bench/main.js'));
     const log = makeLogger({ level: 'info', component: 'bench', format: readLogFormat(env) });
     return bench.runBench(env, {
       scenarios: scenarios.length ? [...new Set(scenarios)] : [...SCENARIOS],

@@ -3,6 +3,7 @@ import { readLogFormat } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { packageRoot } from '../../common/paths.js';
 import { UsageError, wantsHelp, type Command } from '../command.js';
+import { loadLocalStack } from '../localStack.js';
 
 export const faultsCommand: Command = {
   name: 'faults',
@@ -44,7 +45,7 @@ Component logs go to .data/faults/logs. The full drill takes about 5 minutes.`,
         outDir = resolve(value);
       } else throw new UsageError(`unknown argument "${arg}" (see crs faults --help)`);
     }
-    const { runFaults } = await import('../../bench/faults/main.js');
+    const { runFaults } = await loadLocalStack('crs faults', () => import('../../bench/faults/main.js'));
     const log = makeLogger({ level: 'info', component: 'faults', format: readLogFormat(env) });
     return runFaults(env, { quick, outDir, log });
   },

@@ -1,5 +1,5 @@
-import { exportLines, startLocalServices, stopLocalServices } from '../../deploy/local/stack.js';
 import { UsageError, waitForStopSignal, wantsHelp, type Command } from '../command.js';
+import { loadLocalStack } from '../localStack.js';
 
 export const servicesCommand: Command = {
   name: 'services',
@@ -34,6 +34,10 @@ postgres, rabbitmq).`,
     if (unknown.length > 0 || args.length > 1) {
       throw new UsageError(`unknown arguments: ${args.join(' ')} (see crs services --help)`);
     }
+    const { exportLines, startLocalServices, stopLocalServices } = await loadLocalStack(
+      'crs services',
+      () => import('../../deploy/local/stack.js'),
+    );
     const progress = (line: string) => console.error(`crs services: ${line}`);
     if (args[0] === '--stop') {
       await stopLocalServices(env, progress);

@@ -1,8 +1,8 @@
 import { loadMigrateConfig, readInteger, readLogFormat } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
-import { startLocalServices } from '../../deploy/local/stack.js';
 import { spawnComponent, waitUntilReady, type Child } from '../children.js';
 import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
+import { loadLocalStack } from '../localStack.js';
 import { runMigrations } from './migrate.js';
 
 const COMPONENTS = ['api', 'cdc', 'renderer'] as const;
@@ -25,6 +25,10 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     }
     const port = readInteger(env, 'PORT', 3000, 1, 65535);
     const log = makeLogger({ level: 'info', component: 'start', format: readLogFormat(env) });
+    const { startLocalServices } = await loadLocalStack(
+      'crs start',
+      () => import('../../deploy/local/stack.js'),
+    );
     const services = await startLocalServices(env, (line) => log.info(line));
     const cdcPort = readInteger(env, 'CDC_PORT', port + 1, 1, 65535);
     const rendererPort = readInteger(env, 'RENDERER_PORT', port + 2, 1, 65535);

@@ -29,3 +29,12 @@ t.test('build and runtime stages run the same, maintained Node.js LTS', async (t
     'the build image is pinned to a patch release',
   );
 });
+
+t.test('the image holds production dependencies and code only', async (t) => {
+  t.match(dockerfile, /npm ci --omit=dev/, 'the runtime stage installs no devDependency (s3rver among them)');
+  t.match(
+    dockerfile,
+    /rm -rf \/out\/dist\/deploy\/local \/out\/dist\/bench/,
+    'nor the local stack or the benchmarks',
+  );
+});

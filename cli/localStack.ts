@@ -1,0 +1,23 @@
+/**
+ * The local stack (deploy/local: our own Postgres, Redis, RabbitMQ and the S3 store built on
+ * s3rver) is development tooling: its packages are devDependencies, absent from the production
+ * image and from `npm ci --omit=dev`. The commands that run it (start, services, s3-store, and
+ * bench and faults, which run a stack of their own) load
+ * it only when they run, through here, so `crs api` and the other components never import it,
+ * and a missing package is explained instead of crashing with a stack.
+ */
+import { UsageError } from './command.js';
+
+export async function loadLocalStack<T>(command: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    const missing =
+      /Cannot find (?:package|module) '([^']+)'/.exec((err as Error).message)?.[1] ?? 'a package';
+    throw new UsageError(
+      `${command} runs the local development stack, which needs the development dependencies ` +
+        `(${missing} is not installed): run \`npm ci\` (without --omit=dev) in the repository`,
+    );
+  }
+}
