@@ -42,7 +42,7 @@ export async function launchBrowser(t: Test): Promise<Browser> {
 export interface BrowserPage {
   context: BrowserContext;
   page: Page;
-  /** Content-Security-Policy violations and script errors seen on the page. */
+  /** Content-Security-Policy violations, script errors and missing assets seen on the page. */
   problems: string[];
 }
 
@@ -67,6 +67,18 @@ export async function openPage(
     }
   });
   page.on('pageerror', (err) => problems.push(err.message));
+  // A missing asset (the icon the browser asks for by itself, a style sheet, a script) shows
+  // in the console only as "Failed to load resource", which the filter above lets by (the
+  // API's own 4xx answers print the same): look at the responses instead.
+  page.on('response', (response) => {
+    const type = response.request().resourceType();
+    if (
+      response.status() >= 400 &&
+      ['stylesheet', 'script', 'image', 'font', 'manifest', 'other'].includes(type)
+    ) {
+      problems.push(`${type} ${new URL(response.url()).pathname}: ${response.status()}`);
+    }
+  });
   return { context, page, problems };
 }
 
