@@ -1,11 +1,22 @@
 /** Liveness, readiness (every dependency reachable) and Prometheus metrics. */
 import { Router } from '@koa/router';
-import { AppError } from '../../common/errors.js';
+import { AppError, invalidRequest } from '../../common/errors.js';
 import { runChecks } from '../../common/probeServer.js';
 import { checkSchema } from '../../common/schemaVersion.js';
 import type { ApiDeps } from '../deps.js';
 
+/**
+ * Checks a probe may leave out of /readyz, as the Kubernetes API server's /readyz?exclude=etcd
+ * does. Kubernetes' readiness probe excludes postgres: the database is shared by every API
+ * pod, so a failover would take them all out of the Service at once, and clients would get
+ * refused connections at the ingress instead of this API's 503 with Retry-After (each order
+ * is retried with its id, which is safe). The schema gate stays: until this process has once
+ * seen the schema it needs, postgres is checked anyway (schemas only move forward).
+ */
+const EXCLUDABLE = ['postgres'];
+
 export function makeHealthRoutes(deps: ApiDeps): Router {
+  let schemaSeen = false;
   // Exact paths only: the ingress refuses /metrics, /healthz and /readyz by exact path, so
   // /METRICS or /metrics/ must not answer the same here (strict: no trailing slash; sensitive:
   // case matters).
@@ -18,9 +29,20 @@ export function makeHealthRoutes(deps: ApiDeps): Router {
 
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const { ready, checks } = await runChecks({
-      postgres: () => checkSchema(deps.pool),
-    });
+    const exclude = [ctx.query['exclude'] ?? []].flat();
+    const unknown = exclude.filter((name) => !EXCLUDABLE.includes(name));
+    if (unknown.length > 0) {
+      throw invalidRequest(
+        unknown.map((name) => ({
+          field: 'exclude',
+          message: `"${name}" is not a check that may be excluded (${EXCLUDABLE.join(', ')})`,
+        })),
+      );
+    }
+    const skipPostgres = exclude.includes('postgres') && schemaSeen;
+    const { ready, checks } = await runChecks(skipPostgres ? {} : { postgres: () => checkSchema(deps.pool) });
+    if (checks['postgres'] === 'ok') schemaSeen = true;
+    if (skipPostgres) checks['postgres'] = 'excluded (the schema was current when last checked)';
     // Redis is reported but does not make the API unready: stock falls back to Postgres.
     const degraded = { redis: deps.stock.redisState(), rabbitmq: deps.vouchers.state() };
     if (deps.lifecycle.draining || !ready) {

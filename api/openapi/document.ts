@@ -440,8 +440,22 @@ export function makeOpenApiDocument(): Json {
       '/readyz': {
         get: {
           summary: 'Readiness: every dependency is reachable and the process is not draining',
+          parameters: [
+            {
+              name: 'exclude',
+              in: 'query',
+              required: false,
+              description:
+                'Leave a shared dependency out (Kubernetes probes use exclude=postgres); the schema ' +
+                'is still checked until this process has once seen it current. Repeatable.',
+              schema: { type: 'array', items: { type: 'string', enum: ['postgres'] } },
+              style: 'form',
+              explode: true,
+            },
+          ],
           responses: {
             '200': { description: 'Ready', content: json({ type: 'object' }) },
+            '400': error('An unknown check in exclude', ['invalid_request']),
             '503': error('Not ready; details.checks says which dependency', ['unavailable']),
           },
         },

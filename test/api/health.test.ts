@@ -121,6 +121,22 @@ t.test('readiness waits for the schema this release ships (crs migrate before th
     ready.json.error.details.checks.postgres,
     /^schema behind: the database is at migration \d+, this release needs \d+ \(run crs migrate\)$/,
   );
+  // A process that has seen the schema current keeps its Kubernetes readiness (schemas only
+  // move forward); one that never has is gated on it even with postgres excluded.
+  t.equal((await http.request('/readyz?exclude=postgres')).status, 200, 'seen current before: ready');
+  const fresh = await startTestApi(t, behind);
+  const gated = await fresh.http.request('/readyz?exclude=postgres');
+  t.equal(gated.status, 503, 'a new process with the schema behind is not ready, postgres excluded or not');
+  t.match(gated.json.error.details.checks.postgres, /^schema behind/);
+});
+
+t.test('readiness says which checks may be excluded', async (t) => {
+  const { http } = await startTestApi(t, db);
+  const bad = await http.request('/readyz?exclude=redis&exclude=postgres');
+  t.equal(bad.status, 400);
+  t.same(bad.json.error.details, [
+    { field: 'exclude', message: '"redis" is not a check that may be excluded (postgres)' },
+  ]);
 });
 
 t.test('probes and metrics answer on their exact paths only (the ingress refuses those)', async (t) => {

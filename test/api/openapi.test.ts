@@ -178,6 +178,7 @@ t.test('the app answers exactly the documented statuses', async (t) => {
   await http.request('/api/openapi.json');
   await http.request('/healthz');
   await http.request('/readyz');
+  await http.request('/readyz?exclude=nothing-such');
   await cut.http.request('/readyz');
   await http.request('/metrics');
 
