@@ -13,6 +13,9 @@ import { flashSale } from './scenarios/flashSale.js';
 import { intake } from './scenarios/intake.js';
 import { pipeline } from './scenarios/pipeline.js';
 import type { ScenarioName } from './scenarios/names.js';
+
+// The CLI checks scenario names through this module, loaded only when `crs bench` runs.
+export { SCENARIOS, isScenarioName } from './scenarios/names.js';
 import type { ScenarioOutput } from './scenarios/scenario.js';
 import { startBenchStack } from './stack.js';
 

@@ -1,5 +1,5 @@
-/** The scenarios `crs bench` knows, in the order it runs them. No imports: the CLI reads this
- *  without loading the benchmarks (which need dev dependencies). */
+/** The scenarios `crs bench` knows, in the order it runs them (the CLI reads them through
+ *  bench/main.ts, once it loads the benchmarks). */
 export const SCENARIOS = ['intake', 'flash-sale', 'pipeline'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 

@@ -2,7 +2,6 @@ import { join, resolve } from 'node:path';
 import { readLogFormat } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { packageRoot } from '../../common/paths.js';
-import { SCENARIOS, isScenarioName, type ScenarioName } from '../../bench/scenarios/names.js';
 import { UsageError, wantsHelp, type Command } from '../command.js';
 import { loadLocalStack } from '../localStack.js';
 
@@ -32,7 +31,7 @@ run takes about 10 minutes on two cores; nothing else should run meanwhile.`,
       console.log(this.help);
       return 0;
     }
-    const scenarios: ScenarioName[] = [];
+    const named: string[] = [];
     let quick = false;
     let outDir = join(packageRoot, 'bench', 'results');
     for (let i = 0; i < args.length; i += 1) {
@@ -42,14 +41,20 @@ run takes about 10 minutes on two cores; nothing else should run meanwhile.`,
         const value = args[(i += 1)];
         if (!value) throw new UsageError('--out needs a directory');
         outDir = resolve(value);
-      } else if (isScenarioName(arg)) scenarios.push(arg);
-      else throw new UsageError(`unknown argument "${arg}" (see crs bench --help)`);
+      } else named.push(arg);
     }
-    // The benchmarks use dev dependencies (undici, the local stack); a production image has none.
+    // The benchmarks use dev dependencies (undici, the local stack); a production image has
+    // none, nor the bench/ code (deploy/image/Dockerfile), so even the scenario names are
+    // loaded only here.
     const bench = await loadLocalStack('crs bench', () => import('../../bench/main.js'));
+    const scenarios = named.map((arg) => {
+      if (!bench.isScenarioName(arg))
+        throw new UsageError(`unknown argument "${arg}" (see crs bench --help)`);
+      return arg;
+    });
     const log = makeLogger({ level: 'info', component: 'bench', format: readLogFormat(env) });
     return bench.runBench(env, {
-      scenarios: scenarios.length ? [...new Set(scenarios)] : [...SCENARIOS],
+      scenarios: scenarios.length ? [...new Set(scenarios)] : [...bench.SCENARIOS],
       quick,
       outDir,
       command: ['crs bench', ...args].join(' '),

@@ -333,7 +333,8 @@ function checkPods(object: K8sObject): Violation[] {
             add('probes', `${where}: no ${probe}`);
             continue;
           }
-          const httpPath = stringAt(spec, 'httpGet', 'path');
+          // The path itself; a query may narrow it (the API's /readyz?exclude=postgres).
+          const httpPath = stringAt(spec, 'httpGet', 'path')?.split('?')[0];
           const port = at(spec, 'httpGet', 'port');
           if (httpPath !== path)
             add('probes', `${where}: ${probe} must GET ${path}, found ${httpPath ?? 'none'}`);
