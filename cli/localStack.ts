@@ -6,6 +6,8 @@
  * it only when they run, through here, so `crs api` and the other components never import it,
  * and a missing package is explained instead of crashing with a stack.
  */
+import { isAbsolute, relative } from 'node:path';
+import { packageRoot } from '../common/paths.js';
 import { UsageError } from './command.js';
 
 export async function loadLocalStack<T>(command: string, load: () => Promise<T>): Promise<T> {
@@ -15,9 +17,13 @@ export async function loadLocalStack<T>(command: string, load: () => Promise<T>)
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
     const missing =
       /Cannot find (?:package|module) '([^']+)'/.exec((err as Error).message)?.[1] ?? 'a package';
+    // A package (s3rver) after npm ci --omit=dev, or a file the image leaves out (dist/bench).
+    const what = isAbsolute(missing)
+      ? `${relative(packageRoot, missing)} is not in this install`
+      : `${missing} is not installed`;
     throw new UsageError(
       `${command} runs the local development stack, which needs the development dependencies ` +
-        `(${missing} is not installed): run \`npm ci\` (without --omit=dev) in the repository`,
+        `(${what}): run \`npm ci\` (without --omit=dev) in the repository`,
     );
   }
 }
