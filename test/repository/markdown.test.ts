@@ -70,42 +70,34 @@ export function headingAnchor(heading: string): string {
     .replace(/ /g, '-');
 }
 
-/** The anchors of a Markdown text's headings (outside code blocks). */
-function anchorsOf(text: string): Set<string> {
-  const anchors = new Set<string>();
+/** The lines of a Markdown text outside its fenced code blocks (the fences themselves too). */
+function proseLines(text: string): string[] {
+  const lines: string[] = [];
   let fence: string | undefined;
   for (const line of text.split('\n')) {
     const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
     if (fence) {
       if (marker && marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
-      continue;
+    } else if (marker) {
+      fence = marker;
+    } else {
+      lines.push(line);
     }
-    if (marker) fence = marker;
-    const heading = /^#{1,6} (.*)$/.exec(line)?.[1];
-    if (heading) anchors.add(headingAnchor(heading));
   }
-  return anchors;
+  return lines;
+}
+
+/** The anchors of a Markdown text's headings (outside code blocks). */
+function anchorsOf(text: string): Set<string> {
+  const headings = proseLines(text).flatMap((line) => /^#{1,6} (.*)$/.exec(line)?.[1] ?? []);
+  return new Set(headings.map(headingAnchor));
 }
 
 /** Relative links ([text](target)) outside code blocks and inline code. */
 function linksOf(text: string): string[] {
-  const links: string[] = [];
-  let fence: string | undefined;
-  for (const line of text.split('\n')) {
-    const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
-    if (fence) {
-      if (marker && marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
-      continue;
-    }
-    if (marker) {
-      fence = marker;
-      continue;
-    }
-    for (const match of line.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)) {
-      if (!/^[a-z]+:/i.test(match[1]!)) links.push(match[1]!);
-    }
-  }
-  return links;
+  return proseLines(text)
+    .flatMap((line) => [...line.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!))
+    .filter((target) => !/^[a-z]+:/i.test(target));
 }
 
 t.test('README is a map: at most 300 lines, the details in docs/', async (t) => {
