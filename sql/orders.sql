@@ -12,7 +12,11 @@ returns table (
   created_at        timestamptz,
   voucher_key       text,
   voucher_stored_at timestamptz,
-  redeemed_at       timestamptz
+  redeemed_at       timestamptz,
+  -- For the order page: the product's name as its heading, and the coupon code, which the
+  -- page shows (to the holder of the order token only) once the voucher is ready.
+  product_name      text,
+  coupon_code       text
 )
 language sql
 stable
@@ -20,8 +24,9 @@ security definer
 set search_path = crs, pg_temp
 as $$
   select o.order_id, o.product_id, o.status, o.token_hash, o.created_at, o.voucher_key,
-         o.voucher_stored_at, o.redeemed_at
+         o.voucher_stored_at, o.redeemed_at, p.name, o.coupon_code
     from crs.orders o
+    join crs.products p using (product_id)
    where o.order_id = p_order_id;
 $$;
 

@@ -47,6 +47,7 @@ export function makeAdminPages(kit: WebKit): Router {
           main: html`<h1>${t.admin.title}</h1>
             ${table}${product ? ordersTable(t, product.name, orders) : ''}${auditTable(t, audit)}`,
           nav: signOutForm(t, session.path, csrf),
+          wide: true,
         },
       );
     }

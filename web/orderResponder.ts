@@ -45,6 +45,8 @@ export function toOrderView(kit: WebKit, order: StoredOrder): OrderView {
       ? makeDownloadLink(config.publicUrl ?? '', config.orderTokenKey, order.orderId)
       : undefined,
     redeemedAt: order.redeemedAt,
+    productName: order.productName,
+    couponCode: order.voucherKey ? order.couponCode : undefined,
   };
 }
 
@@ -95,7 +97,10 @@ export function makeOrderResponder(kit: WebKit): OrderHtmlResponder {
         ? status.text
         : page(
             { t, assets: kit.assets },
-            { title: t.orderHeadingFor(order.orderId), main: orderPage(t, order.orderId, status) },
+            {
+              title: order.productName,
+              main: orderPage(t, order.orderId, status, order.productName),
+            },
           );
       setPageHeaders(ctx);
       ctx.body = body;

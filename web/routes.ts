@@ -84,15 +84,17 @@ export function makeWeb(deps: ApiDeps): Web {
     if (!ORDER_ID.test(orderId)) throw notFound('order');
     const t = stringsOf(ctx);
     let status;
+    let productName: string | undefined;
     // Without script the token arrives in the query (the redirect after the form post); with
     // script it stays in the URL fragment, which never reaches a server.
     if (typeof ctx.query['token'] === 'string') {
       const order = await authorizeOrder(ctx, deps);
       status = orderStatus(t, toOrderView(kit, order), ctx.query['token']);
+      productName = order.productName;
     }
     ctx.body = page(
       { t, assets: kit.assets },
-      { title: t.orderHeadingFor(orderId), main: orderPage(t, orderId, status) },
+      { title: productName ?? t.yourOrder, main: orderPage(t, orderId, status, productName) },
     );
     setPageHeaders(ctx);
     // The page's address holds a token: it must not travel anywhere in a Referer.

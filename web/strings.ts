@@ -27,7 +27,11 @@ export interface Strings {
   fixFields: string;
   existingOrder: string;
   viewOrder: string;
-  orderHeadingFor: (orderId: string) => string;
+  /** The order page's heading when the product is not known yet (the script loads it). */
+  yourOrder: string;
+  orderNumber: string;
+  couponCode: string;
+  couponCodeHint: string;
   reservedPreparing: string;
   reservedPreparingDetail: string;
   voucherReady: string;
@@ -125,7 +129,10 @@ export const en: Strings = {
   fixFields: 'Please check the fields marked below.',
   existingOrder: 'You already reserved one on this device.',
   viewOrder: 'View your order',
-  orderHeadingFor: (orderId) => `Order ${orderId}`,
+  yourOrder: 'Your order',
+  orderNumber: 'Order number',
+  couponCode: 'Your code',
+  couponCodeHint: 'Staff may ask for it: read it out group by group. It never holds I, L, O or U.',
   reservedPreparing: 'Reserved! Preparing your voucher…',
   reservedPreparingDetail: 'This takes a few seconds. The download link appears here by itself.',
   voucherReady: 'Your voucher is ready.',

@@ -9,6 +9,8 @@ export interface StoredOrder {
   voucherKey: string | null;
   voucherStoredAt: Date | null;
   redeemedAt: Date | null;
+  productName: string;
+  couponCode: string;
 }
 
 /** crs.get_order (sql/orders.sql): one order, or undefined. */
@@ -22,6 +24,8 @@ export async function getOrder(pool: Pool, orderId: string): Promise<StoredOrder
     voucher_key: string | null;
     voucher_stored_at: Date | null;
     redeemed_at: Date | null;
+    product_name: string;
+    coupon_code: string;
   }>({ name: 'get_order', text: 'select * from crs.get_order($1)', values: [orderId] });
   const row = rows[0];
   return row
@@ -34,6 +38,8 @@ export async function getOrder(pool: Pool, orderId: string): Promise<StoredOrder
         voucherKey: row.voucher_key,
         voucherStoredAt: row.voucher_stored_at,
         redeemedAt: row.redeemed_at,
+        productName: row.product_name,
+        couponCode: row.coupon_code,
       }
     : undefined;
 }

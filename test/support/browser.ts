@@ -50,10 +50,14 @@ export interface BrowserPage {
 export async function openPage(
   t: Test,
   browser: Browser,
-  options: { viewport?: keyof typeof VIEWPORTS; javaScriptEnabled?: boolean } = {},
+  options: {
+    viewport?: keyof typeof VIEWPORTS | { width: number; height: number };
+    javaScriptEnabled?: boolean;
+  } = {},
 ): Promise<BrowserPage> {
   const context = await browser.newContext({
-    viewport: VIEWPORTS[options.viewport ?? 'desktop'],
+    viewport:
+      typeof options.viewport === 'object' ? options.viewport : VIEWPORTS[options.viewport ?? 'desktop'],
     javaScriptEnabled: options.javaScriptEnabled ?? true,
     locale: 'en-GB',
   });

@@ -10,13 +10,14 @@ import { startTestCdc } from './cdc.js';
 import { startTestRenderer } from './renderer.js';
 import { makeTestVhost, startTestRedis, startTestS3 } from './services.js';
 
-export async function startWholeSystem(t: Test) {
+/** `renderer: false` leaves the renderer to the test (startTestRenderer), e.g. to hold orders pending. */
+export async function startWholeSystem(t: Test, options: { renderer?: boolean } = {}) {
   const db = await makeTestDatabase(t);
   const redis = await startTestRedis(t);
   const amqpUrl = await makeTestVhost(t);
   const s3 = await startTestS3(t, { amqpUrl });
   const cdc = await startTestCdc(t, db, { redisUrl: redis.url, amqpUrl });
-  const renderer = await startTestRenderer(t, db, s3.env);
+  const renderer = options.renderer === false ? undefined : await startTestRenderer(t, db, s3.env);
   const api = await startTestApi(t, db, { REDIS_URL: redis.url, AMQP_URL: amqpUrl, ...s3.env });
   return { db, redis, amqpUrl, s3, cdc, renderer, ...api };
 }

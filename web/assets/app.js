@@ -149,6 +149,10 @@
   function followOrder(status) {
     var orderId = status.getAttribute('data-order-id') || '';
     var productId = status.getAttribute('data-product-id') || '';
+    // The order page opened with the token in its fragment knows the product only now.
+    var heading = document.getElementById('order-heading');
+    var productName = status.getAttribute('data-product-name');
+    if (heading && productName) heading.textContent = productName;
     var given = status.getAttribute('data-token');
     var token = given || tokenFromFragment();
     if (!orderId || !token) return;

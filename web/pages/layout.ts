@@ -4,7 +4,7 @@
  */
 import type { Context } from 'koa';
 import { assetUrl, type Assets } from '../assets.js';
-import { documentText, html, type Html } from '../html.js';
+import { documentText, html, Html } from '../html.js';
 import type { Strings } from '../strings.js';
 
 export interface PageKit {
@@ -51,7 +51,11 @@ export function setPageHeaders(ctx: Context): void {
   });
 }
 
-export function page(kit: PageKit, options: { title: string; main: Html; nav?: Html }): string {
+/** `wide`: the page may use the screen's width (admin's tables), not only a reading column. */
+export function page(
+  kit: PageKit,
+  options: { title: string; main: Html; nav?: Html; wide?: boolean },
+): string {
   const { t, assets } = kit;
   return documentText(
     html`<html lang="${t.lang}">
@@ -71,7 +75,7 @@ export function page(kit: PageKit, options: { title: string; main: Html; nav?: H
           <a class="brand" href="/">${t.siteName}</a>
           ${options.nav}
         </header>
-        <main id="main" tabindex="-1">${options.main}</main>
+        <main id="main" tabindex="-1" ${options.wide ? new Html('class="wide"') : ''}>${options.main}</main>
       </body>
     </html>`,
   );

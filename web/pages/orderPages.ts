@@ -137,6 +137,20 @@ export interface OrderView {
   /** A fresh signed download link, once the voucher is stored. */
   voucherUrl?: string | undefined;
   redeemedAt?: Date | null;
+  /** The product's name, for the page's heading. */
+  productName?: string | undefined;
+  /** The coupon code, given once the voucher is ready (it is printed on it). */
+  couponCode?: string | undefined;
+}
+
+/**
+ * A coupon code as people read it out: its groups of six (sql/coupon_code.sql) apart, in a
+ * monospace face that tells 0 from O and 1 from I at a glance.
+ */
+function readableCode(code: string): Html {
+  return html`<span class="coupon-code"
+    >${code.split('-').map((group, i) => html`${i > 0 ? ' ' : ''}<span class="group">${group}</span>`)}</span
+  >`;
 }
 
 /**
@@ -145,6 +159,7 @@ export interface OrderView {
  */
 export function orderStatus(t: Strings, order: OrderView, token?: string): Html {
   const data = html`data-order-id="${order.orderId}" data-product-id="${order.productId}"
+  ${order.productName ? html`data-product-name="${order.productName}"` : ''}
   data-status="${order.voucherUrl && order.status === 'reserved' ? 'voucher_ready' : order.status}"
   data-events="/api/orders/${order.orderId}/events" ${token ? html`data-token="${token}"` : ''}`;
   if (order.status === 'redeemed') {
@@ -161,6 +176,12 @@ export function orderStatus(t: Strings, order: OrderView, token?: string): Html 
     return html`<div class="order-status ready" id="order-status" role="status" ${data}>
       <h2>${t.voucherReady}</h2>
       <p>${t.voucherReadyDetail}</p>
+      ${
+        order.couponCode
+          ? html`<p class="coupon" id="coupon-code">${t.couponCode}: ${readableCode(order.couponCode)}</p>
+              <p class="hint">${t.couponCodeHint}</p>`
+          : ''
+      }
       <p><a class="button" id="voucher-link" href="${order.voucherUrl}">${t.download}</a></p>
       <p class="hint">${t.downloadExpires}</p>
     </div>`;
@@ -180,9 +201,14 @@ export function orderStatus(t: Strings, order: OrderView, token?: string): Html 
   </div>`;
 }
 
-/** GET /orders/:orderId: the status when the token came in the query, else the script loads it. */
-export function orderPage(t: Strings, orderId: string, status: Html | undefined): Html {
-  return html`<h1>${t.orderHeadingFor(orderId)}</h1>
+/**
+ * GET /orders/:orderId: the status when the token came in the query, else the script loads
+ * it. The heading is the product's name when known; the order id, long and unbroken, goes
+ * small beneath it where it may wrap anywhere (on a 360 px phone it once widened the page).
+ */
+export function orderPage(t: Strings, orderId: string, status: Html | undefined, productName?: string): Html {
+  return html`<h1 id="order-heading">${productName ?? t.yourOrder}</h1>
+    <p class="order-ref">${t.orderNumber} <code>${orderId}</code></p>
     <section
       id="order-area"
       class="card"

@@ -164,7 +164,7 @@ export function productsTable(
       ${options.error ? html`<p class="result refused" role="alert">${options.error}</p>` : ''}
     </div>
     <div class="table-scroll">
-      <table>
+      <table class="reflow">
         <thead>
           <tr>
             <th scope="col">${t.admin.product}</th>
@@ -183,11 +183,11 @@ export function productsTable(
                   <a href="/admin?productId=${encodeURIComponent(p.productId)}">${p.name}</a>
                   <span class="hint">${p.productId}</span>
                 </th>
-                <td>${p.total}</td>
-                <td>${p.remaining}</td>
-                <td>${p.total - p.remaining}</td>
-                <td>${p.available ? t.admin.yes : t.admin.no}</td>
-                <td>
+                <td class="num" data-label="${t.admin.total}">${p.total}</td>
+                <td class="num" data-label="${t.admin.remaining}">${p.remaining}</td>
+                <td class="num" data-label="${t.admin.reserved}">${p.total - p.remaining}</td>
+                <td data-label="${t.admin.available}">${p.available ? t.admin.yes : t.admin.no}</td>
+                <td data-label="${t.admin.changeTotal}">
                   <form
                     class="inline"
                     method="post"
@@ -230,7 +230,7 @@ export function ordersTable(t: Strings, productName: string, orders: OrderSummar
       orders.length === 0
         ? html`<p>${t.admin.noOrders}</p>`
         : html`<div class="table-scroll">
-            <table>
+            <table class="reflow">
               <thead>
                 <tr>
                   <th scope="col">${t.admin.orderId}</th>
@@ -243,10 +243,12 @@ export function ordersTable(t: Strings, productName: string, orders: OrderSummar
                 ${orders.map(
                   (o) =>
                     html`<tr>
-                      <td><code>${o.orderId}</code></td>
-                      <td>${o.customer ?? html`<span class="hint">${t.admin.personalDataRemoved}</span>`}</td>
-                      <td>${t.staff.status[o.status] ?? o.status}</td>
-                      <td>${t.formatTime(o.createdAt)}</td>
+                      <td data-label="${t.admin.orderId}"><code>${o.orderId}</code></td>
+                      <td data-label="${t.admin.customer}">
+                        ${o.customer ?? html`<span class="hint">${t.admin.personalDataRemoved}</span>`}
+                      </td>
+                      <td data-label="${t.admin.status}">${t.staff.status[o.status] ?? o.status}</td>
+                      <td data-label="${t.admin.createdAt}">${t.formatTime(o.createdAt)}</td>
                     </tr>`,
                 )}
               </tbody>
@@ -274,7 +276,7 @@ export function auditTable(t: Strings, entries: AuditEntry[]): Html {
       entries.length === 0
         ? html`<p>${t.admin.noAudit}</p>`
         : html`<div class="table-scroll">
-            <table>
+            <table class="reflow">
               <thead>
                 <tr>
                   <th scope="col">${t.admin.auditAt}</th>
@@ -288,8 +290,8 @@ export function auditTable(t: Strings, entries: AuditEntry[]): Html {
                 ${entries.map(
                   (e) =>
                     html`<tr data-audit-id="${e.id}">
-                      <td>${t.formatTime(e.at)}</td>
-                      <td>
+                      <td data-label="${t.admin.auditAt}">${t.formatTime(e.at)}</td>
+                      <td data-label="${t.admin.auditWho}">
                         ${e.actor.role} <code>${e.actor.id}</code>
                         <span class="hint"
                           >${[e.actor.address, e.actor.requestId && t.admin.auditRequest(e.actor.requestId)]
@@ -297,9 +299,11 @@ export function auditTable(t: Strings, entries: AuditEntry[]): Html {
                             .join(' · ')}</span
                         >
                       </td>
-                      <td>${t.admin.auditActions[e.action] ?? e.action}</td>
-                      <td><code>${e.subject}</code></td>
-                      <td>${auditWhat(t, e)}</td>
+                      <td data-label="${t.admin.auditAction}">
+                        ${t.admin.auditActions[e.action] ?? e.action}
+                      </td>
+                      <td data-label="${t.admin.auditSubject}"><code>${e.subject}</code></td>
+                      <td data-label="${t.admin.auditWhat}">${auditWhat(t, e)}</td>
                     </tr>`,
                 )}
               </tbody>
