@@ -25,11 +25,21 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     }
     const port = readInteger(env, 'PORT', 3000, 1, 65535);
     const log = makeLogger({ level: 'info', component: 'start', format: readLogFormat(env) });
+    // Listen for Ctrl-C from the very start: a signal during startup (the services and
+    // components come up over seconds) must stop what was started, not kill this process and
+    // leave Postgres, Redis, RabbitMQ and the store running with nobody to stop them.
+    let signalled: NodeJS.Signals | undefined;
+    const stopSignal = waitForStopSignal().then((signal) => (signalled = signal));
     const { startLocalServices } = await loadLocalStack(
       'crs start',
       () => import('../../deploy/local/stack.js'),
     );
     const services = await startLocalServices(env, (line) => log.info(line));
+    if (signalled) {
+      log.info({ signal: signalled }, 'stopping during startup');
+      await services.stop();
+      return 0;
+    }
     const cdcPort = readInteger(env, 'CDC_PORT', port + 1, 1, 65535);
     const rendererPort = readInteger(env, 'RENDERER_PORT', port + 2, 1, 65535);
     const ports = { PORT: String(port), CDC_PORT: String(cdcPort), RENDERER_PORT: String(rendererPort) };
@@ -38,19 +48,26 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
       await Promise.all(children.map((child) => child.stop(15_000)));
       await services.stop();
     };
+    /** A startup step, unless Ctrl-C comes first. */
+    const step = async (work: Promise<unknown>) => {
+      await Promise.race([work, stopSignal]);
+      if (signalled) throw new StartupInterrupted();
+    };
     try {
-      await runMigrations(loadMigrateConfig({ ...env, ...services.vars }), log);
+      await step(runMigrations(loadMigrateConfig({ ...env, ...services.vars }), log));
       // Each component with only its own connections, keys and tokens: its role's database
       // URL, its object store key where the store is ours (the API's may only read vouchers,
       // the renderer's only write them); the owner's URL stays here.
       for (const name of COMPONENTS) {
         children.push(spawnComponent(name, services.componentEnv(name, { ...env, ...ports })));
       }
-      await waitUntilReady(`http://127.0.0.1:${port}/readyz`, 30_000, children[0]);
-      await waitUntilReady(`http://127.0.0.1:${cdcPort}/readyz`, 30_000, children[1]);
-      await waitUntilReady(`http://127.0.0.1:${rendererPort}/readyz`, 30_000, children[2]);
+      await step(waitUntilReady(`http://127.0.0.1:${port}/readyz`, 30_000, children[0]));
+      await step(waitUntilReady(`http://127.0.0.1:${cdcPort}/readyz`, 30_000, children[1]));
+      await step(waitUntilReady(`http://127.0.0.1:${rendererPort}/readyz`, 30_000, children[2]));
     } catch (err) {
+      if (err instanceof StartupInterrupted) log.info({ signal: signalled }, 'stopping during startup');
       await stopAll();
+      if (err instanceof StartupInterrupted) return 0;
       throw err;
     }
 
@@ -70,7 +87,7 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     );
 
     const crashed = Promise.race(children.map((child) => child.exited.then((code) => ({ child, code }))));
-    const outcome = await Promise.race([waitForStopSignal(), crashed]);
+    const outcome = await Promise.race([stopSignal, crashed]);
     if (typeof outcome === 'string') {
       log.info({ signal: outcome }, 'stopping');
       await stopAll();
@@ -81,3 +98,6 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     return 1;
   },
 };
+
+/** Ctrl-C came while `crs start` was still starting things. */
+class StartupInterrupted extends Error {}

@@ -1,12 +1,14 @@
 /**
  * `crs start` (npm start) as a user runs it, on a data directory and ports of its own:
  * it starts Postgres, migrates, serves the API, prints URL and tokens, stops cleanly on
- * SIGTERM, and keeps its state for the next start.
+ * SIGTERM, keeps its state for the next start, and a Ctrl-C during startup stops what it
+ * had started.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../common/paths.js';
@@ -168,9 +170,9 @@ t.test('npm start runs the system, prints where to open it, stops cleanly, keeps
 
   first.child.kill('SIGTERM');
   t.equal(await first.exited, 0, 'exit code 0 after SIGTERM');
-  t.notOk(existsSync(join(dataDir, 'postgres', 'pgdata', 'postmaster.pid')), 'postgres stopped');
-  t.notOk(existsSync(join(dataDir, 'redis', 'redis.pid')), 'redis stopped');
-  t.notOk(existsSync(join(dataDir, 's3', 's3-store.pid')), 'the S3 store stopped');
+  for (const name of ['CRS_PG_PORT', 'CRS_REDIS_PORT', 'CRS_AMQP_PORT', 'CRS_S3_PORT'] as const) {
+    t.notOk(await listening(Number(env[name])), `stopped: nothing listens on ${name} ${env[name]}`);
+  }
 
   const second = start();
   await second.banner;
@@ -182,4 +184,36 @@ t.test('npm start runs the system, prints where to open it, stops cleanly, keeps
   );
   second.child.kill('SIGINT');
   t.equal(await second.exited, 0, 'exit code 0 after SIGINT');
+
+  // Ctrl-C while it is still starting (a fresh clone's first run once left Postgres, Redis,
+  // RabbitMQ and the store running, with nobody to stop them): it stops what it started.
+  const third = start();
+  void third.banner.catch(() => undefined);
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (third.output().includes('"component":"start"')) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 20);
+  });
+  third.child.kill('SIGINT');
+  t.equal(await third.exited, 0, 'exit code 0 after SIGINT during startup');
+  t.notMatch(third.output(), /Cloud reservation system is running/, 'stopped before it was up');
+  // Asked on their ports: Postgres keeps its data elsewhere when it runs as another user.
+  for (const name of ['CRS_PG_PORT', 'CRS_REDIS_PORT', 'CRS_AMQP_PORT', 'CRS_S3_PORT'] as const) {
+    t.notOk(await listening(Number(env[name])), `nothing listens on ${name} ${env[name]} any more`);
+  }
 });
+
+/** Whether something accepts connections on a loopback port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
