@@ -118,6 +118,13 @@ export interface MigrateConfig {
   readonly defaultProductId: string;
   readonly defaultProductName: string;
   readonly stock: number;
+  /** lock_timeout, statement_timeout and retries for every migration (migrations/runner.ts). */
+  readonly live: {
+    readonly lockTimeoutMs: number;
+    readonly statementTimeoutMs: number;
+    readonly lockRetries: number;
+    readonly retryDelayMs: number;
+  };
 }
 
 export function loadMigrateConfig(env: Env): MigrateConfig {
@@ -136,6 +143,12 @@ export function loadMigrateConfig(env: Env): MigrateConfig {
     defaultProductId,
     defaultProductName,
     stock: readInteger(env, 'STOCK', 1000, 0, 1_000_000_000),
+    live: Object.freeze({
+      lockTimeoutMs: readInteger(env, 'MIGRATE_LOCK_TIMEOUT_MS', 5_000, 0, 600_000),
+      statementTimeoutMs: readInteger(env, 'MIGRATE_STATEMENT_TIMEOUT_MS', 900_000, 0, 86_400_000),
+      lockRetries: readInteger(env, 'MIGRATE_LOCK_RETRIES', 5, 0, 20),
+      retryDelayMs: 1_000,
+    }),
   });
 }
 
