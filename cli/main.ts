@@ -57,7 +57,23 @@ export async function main(argv: string[]): Promise<number> {
     else if (err instanceof UsageError) console.error(`crs ${name}: ${err.message}`);
     else if (err instanceof MigrationError) console.error(`crs ${name}: ${err.code}: ${err.message}`);
     else if (err instanceof AppError) console.error(`crs ${name}: ${err.code}: ${err.message}`);
+    else if (unreachable(err)) console.error(`crs ${name}: ${unreachable(err)}`);
     else console.error(`crs ${name}: ${(err as Error).stack ?? String(err)}`);
     return 1;
   }
+}
+
+/** Network errors the user can act on (a service not running, a wrong host): one line, no stack. */
+const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN'];
+
+function unreachable(err: unknown): string | undefined {
+  const { code, address, hostname, port } = (err ?? {}) as {
+    code?: string;
+    address?: string;
+    hostname?: string;
+    port?: number;
+  };
+  if (!code || !UNREACHABLE.includes(code)) return undefined;
+  const where = [address ?? hostname, port].filter((part) => part !== undefined).join(':');
+  return `cannot reach ${where || 'a service'} (${code}): is it running, and is its URL right?`;
 }

@@ -70,6 +70,17 @@ t.test('a missing or malformed variable stops the process with one line naming i
   }
 });
 
+t.test('a database that is not there: one line saying so, no stack', async (t) => {
+  const result = await crs(['migrate', 'status'], {
+    DATABASE_URL: 'postgres://crs_owner:pw@127.0.0.1:1/crs',
+  });
+  t.equal(result.code, 1);
+  t.equal(
+    result.stderr.trim(),
+    'crs migrate: cannot reach 127.0.0.1:1 (ECONNREFUSED): is it running, and is its URL right?',
+  );
+});
+
 t.test('crs migrate and crs migrate status against a database', async (t) => {
   const db = await makeTestDatabase(t);
   const env = { DATABASE_URL: db.urls.owner, LOG_LEVEL: 'warn' };
