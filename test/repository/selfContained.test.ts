@@ -17,7 +17,7 @@ const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: packageRoot, enco
 /** A path that climbs out of the repository to the shared folder, in any spelling we have used. */
 const OUTSIDE = [/\.\.\/shared\b/, /'\.\.',\s*'shared'/, /"\.\.",\s*"shared"/];
 
-t.test('no tracked file points at ../shared', async (t) => {
+t.test('no tracked file points at the shared folder beside the checkout', async (t) => {
   const offenders = tracked.filter((file) => {
     if (file === 'test/repository/selfContained.test.ts') return false; // the patterns themselves
     const text = readFileSync(join(packageRoot, file), 'utf8');
