@@ -10,12 +10,15 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import t from 'tap';
 import { migrationsDir, packageRoot, sqlDir } from '../../common/paths.js';
+import { squawkBinary, SQUAWK_VERSION } from '../support/squawk.js';
 
+const binary = squawkBinary();
 const squawk = (files: string[]) =>
-  spawnSync(join(packageRoot, 'node_modules', '.bin', 'squawk'), ['--reporter', 'gcc', ...files], {
-    cwd: packageRoot,
-    encoding: 'utf8',
-  });
+  spawnSync(binary, ['--reporter', 'gcc', ...files], { cwd: packageRoot, encoding: 'utf8' });
+
+t.test(`squawk ${SQUAWK_VERSION} is the one that runs`, async (t) => {
+  t.equal(spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout.trim(), `squawk ${SQUAWK_VERSION}`);
+});
 const sqlFiles = (dir: string) =>
   readdirSync(dir)
     .filter((name) => name.endsWith('.sql'))
