@@ -329,6 +329,8 @@ export function makeConsumer(deps: CdcDeps): Consumer {
     );
     const onStop = () => notify();
     stopping.signal.addEventListener('abort', onStop);
+    // A stop that came before the listener (while the stream was being opened) counts too.
+    if (stopping.signal.aborted) notify();
 
     // The watchdog, every second: a silent server is asked for its position, and after
     // CDC_STREAM_TIMEOUT_MS of silence the stream is given up (it is probably cut off); a
@@ -430,6 +432,8 @@ export function makeConsumer(deps: CdcDeps): Consumer {
           const result = await reconcile(deps);
           log.info(result, 'reconciled after creating the slot');
         }
+        // Told to stop while it made its slot or reconciled: do not start streaming.
+        if (stopping.signal.aborted) break;
         await stream();
         attempt = 0;
       } catch (err) {
