@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
+import { backoffMs, sleep } from '../common/backoff.js';
 import { splitStatements } from './statements.js';
 
 export type MigrationKind = 'versioned' | 'repeatable';
@@ -48,7 +49,7 @@ export interface MigrateOptions {
   statementTimeoutMs: number;
   /** How many times a file that hit lock_timeout is tried again. */
   lockRetries: number;
-  /** The first wait before a retry; it doubles each time (capped at 30 s). */
+  /** The first retry waits up to this (common/backoff.ts: jittered, doubling, capped at 30 s). */
   retryDelayMs: number;
 }
 
@@ -155,8 +156,10 @@ export async function migrationStatus(
   client: pg.ClientBase,
   sources: MigrationSources,
 ): Promise<MigrationStatus[]> {
-  const files = await readMigrationFiles(sources);
-  const applied = await readApplied(client);
+  return statusOf(await readMigrationFiles(sources), await readApplied(client));
+}
+
+function statusOf(files: MigrationFile[], applied: Map<string, AppliedRow>): MigrationStatus[] {
   const statuses: MigrationStatus[] = files.map((file) => {
     const row = applied.get(`${file.kind}:${file.name}`);
     applied.delete(`${file.kind}:${file.name}`);
@@ -187,7 +190,7 @@ export async function migrationPlan(
   sources: MigrationSources,
 ): Promise<MigrationFile[]> {
   const files = await readMigrationFiles(sources);
-  const statuses = await migrationStatus(client, sources);
+  const statuses = statusOf(files, await readApplied(client));
   for (const status of statuses) {
     if (status.kind !== 'versioned') continue;
     if (status.state === 'changed') {
@@ -247,12 +250,12 @@ async function applyWithRetries(
     } catch (err) {
       const lockTimeout = (err as { code?: string }).code === LOCK_NOT_AVAILABLE;
       if (lockTimeout && attempt < options.lockRetries) {
-        const waitMs = Math.min(options.retryDelayMs * 2 ** attempt, 30_000);
+        const waitMs = Math.round(backoffMs(attempt, options.retryDelayMs, 30_000));
         onProgress(
           `${where}: waited ${options.lockTimeoutMs} ms for a lock another session holds (lock_timeout); ` +
             `trying again in ${waitMs} ms (retry ${attempt + 1} of ${options.lockRetries})`,
         );
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await sleep(waitMs);
         continue;
       }
       throw new MigrationError(
