@@ -20,6 +20,125 @@ function bodySchema(schema: z.ZodType): Json {
 
 const errorRef = { $ref: '#/components/schemas/Error' };
 const json = (schema: Json) => ({ 'application/json': { schema } });
+const html = (description: string) => ({ 'text/html': { schema: { type: 'string', description } } });
+
+/**
+ * Response headers, declared once and referenced by name. Every response carries COMMON; the
+ * others are listed on the responses that send them. Content-Type is the media type of
+ * `content` (OpenAPI ignores it as a header); Content-Length, Date, Connection, Keep-Alive and
+ * Transfer-Encoding are HTTP's own.
+ */
+const seconds = { type: 'string', pattern: '^[0-9]+$' };
+const headers: Record<string, Json> = {
+  'X-Request-Id': {
+    description:
+      "The request id: the caller's X-Request-Id if it was a safe token, else a new one; in every log line",
+    required: true,
+    schema: { type: 'string', minLength: 1 },
+  },
+  'X-Content-Type-Options': { required: true, schema: { const: 'nosniff' } },
+  'Referrer-Policy': { required: true, schema: { const: 'no-referrer' } },
+  'X-Frame-Options': { required: true, schema: { const: 'DENY' } },
+  'Content-Security-Policy': {
+    description: "default-src 'none' for the API; an HTML answer allows this origin's scripts and styles",
+    required: true,
+    schema: { type: 'string' },
+  },
+  'Cross-Origin-Resource-Policy': { required: true, schema: { const: 'same-origin' } },
+  'Cache-Control': {
+    description: 'no-store on anything about one order, one coupon or the audit trail; no-cache on stock',
+    schema: { type: 'string' },
+  },
+  'RateLimit-Limit': {
+    description:
+      'Requests allowed per window for this key (IETF draft RateLimit header fields); sent when RATE_LIMIT=on',
+    schema: seconds,
+  },
+  'RateLimit-Remaining': { description: 'Requests left in the window', schema: seconds },
+  'RateLimit-Reset': { description: 'Seconds until the window resets', schema: seconds },
+  'WWW-Authenticate': {
+    description: 'The scheme to authenticate with',
+    required: true,
+    schema: { const: 'Bearer' },
+  },
+  'Retry-After': { description: 'Seconds to wait before retrying', required: true, schema: seconds },
+  Location: {
+    description: 'The order: /api/orders/{orderId} (JSON); the order page after a form post',
+    schema: { type: 'string' },
+  },
+  Vary: { description: 'The request headers that chose between JSON and HTML', schema: { type: 'string' } },
+  'Set-Cookie': {
+    description: "The page's CSRF cookie (crs_csrf), when an HTML answer carries a form",
+    schema: { type: 'string', pattern: '^crs_csrf=' },
+  },
+  'X-Stock-Source': {
+    description: 'Where the figure came from: redis (the CDC-maintained flag) or postgres (the fallback)',
+    required: true,
+    schema: { enum: ['redis', 'postgres'] },
+  },
+  'Content-Disposition': { required: true, schema: { type: 'string', pattern: '^attachment; filename=' } },
+  'X-Accel-Buffering': {
+    description: 'Tells a proxy not to buffer the stream',
+    required: true,
+    schema: { const: 'no' },
+  },
+};
+const ref = (name: string) => ({ $ref: `#/components/headers/${name.replaceAll('/', '~1')}` });
+const COMMON = [
+  'X-Request-Id',
+  'X-Content-Type-Options',
+  'Referrer-Policy',
+  'X-Frame-Options',
+  'Content-Security-Policy',
+  'Cross-Origin-Resource-Policy',
+  'Cache-Control',
+];
+const RATE_LIMIT = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
+
+type Response = { description: string; content?: Json; headers?: Record<string, Json> };
+type Operation = Json & { responses: Record<string, Response> };
+
+/** A response with these headers (besides COMMON, added to every response at the end). */
+function withHeaders(response: Response, names: string[], optional = false): Response {
+  const added = Object.fromEntries(
+    names.map((name) => [name, optional ? { ...headers[name], required: false } : ref(name)]),
+  );
+  return { ...response, headers: { ...response.headers, ...added } };
+}
+
+/** HTML beside JSON: what the web page gets for the same answer (content negotiation). */
+function orHtml(response: Response, description: string): Response {
+  return { ...response, content: { ...response.content, ...html(description) } };
+}
+
+/** Every response of an operation may carry these headers (a limit, content negotiation). */
+function onEveryResponse(operation: Operation, names: string[]): Operation {
+  for (const [status, response] of Object.entries(operation.responses)) {
+    operation.responses[status] = withHeaders(response, names, true);
+  }
+  return operation;
+}
+
+/**
+ * COMMON on every response, Retry-After on every 429 and 503, WWW-Authenticate on every 401;
+ * what a response declares itself wins.
+ */
+function finish(paths: Record<string, Record<string, Operation>>) {
+  for (const methods of Object.values(paths)) {
+    for (const operation of Object.values(methods)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const names = [
+          ...COMMON,
+          ...(status === '429' || status === '503' ? ['Retry-After'] : []),
+          ...(status === '401' ? ['WWW-Authenticate'] : []),
+        ];
+        const common = Object.fromEntries(names.map((name) => [name, ref(name)]));
+        operation.responses[status] = { ...response, headers: { ...common, ...response.headers } };
+      }
+    }
+  }
+  return paths;
+}
 
 function error(description: string, codes: string[]) {
   return { description: `${description} (code: ${codes.join(', ')})`, content: json(errorRef) };
@@ -138,6 +257,7 @@ export function makeOpenApiDocument(): Json {
         'slow), 431 headers_too_large.',
     },
     components: {
+      headers,
       securitySchemes: {
         orderToken: { type: 'http', scheme: 'bearer', description: 'accessToken of the order; also ?token=' },
         staffToken: { type: 'http', scheme: 'bearer' },
@@ -166,88 +286,138 @@ export function makeOpenApiDocument(): Json {
         AuditEntry: auditEntrySchema,
       },
     },
-    paths: {
+    paths: finish({
       '/api/orders': {
-        post: {
-          summary: 'Reserve one unit of a product',
-          description:
-            'JSON for API clients. The web page posts the same fields as an HTML form ' +
-            '(application/x-www-form-urlencoded, with its CSRF token in `_csrf`) and gets HTML: ' +
-            'a fragment under the same status codes for htmx requests (HX-Request: true), or a ' +
-            '303 redirect to the order page (/orders/{orderId}) for a plain form post.',
-          requestBody: {
-            required: true,
-            content: {
-              ...json({ $ref: '#/components/schemas/OrderRequest' }),
-              'application/x-www-form-urlencoded': {
-                schema: {
-                  allOf: [
-                    { $ref: '#/components/schemas/OrderRequest' },
-                    {
-                      type: 'object',
-                      required: ['_csrf'],
-                      properties: { _csrf: { type: 'string', description: "The form's CSRF token" } },
-                    },
-                  ],
+        post: onEveryResponse(
+          {
+            summary: 'Reserve one unit of a product',
+            description:
+              'JSON for API clients. The web page posts the same fields as an HTML form ' +
+              '(application/x-www-form-urlencoded, with its CSRF token in `_csrf`) and gets HTML: ' +
+              'a fragment under the same status codes for htmx requests (HX-Request: true), the ' +
+              'page again with its errors for a plain form post, or a 303 redirect to the order ' +
+              'page (/orders/{orderId}) once reserved.',
+            requestBody: {
+              required: true,
+              content: {
+                ...json({ $ref: '#/components/schemas/OrderRequest' }),
+                'application/x-www-form-urlencoded': {
+                  schema: {
+                    allOf: [
+                      { $ref: '#/components/schemas/OrderRequest' },
+                      {
+                        type: 'object',
+                        required: ['_csrf'],
+                        properties: { _csrf: { type: 'string', description: "The form's CSRF token" } },
+                      },
+                    ],
+                  },
                 },
               },
             },
-          },
-          responses: {
-            '201': { description: 'Reserved', content: json({ $ref: '#/components/schemas/Reserved' }) },
-            '200': {
-              description: 'The same orderId with the same details again: the first answer, unchanged',
-              content: json({ $ref: '#/components/schemas/Reserved' }),
-            },
-            '303': {
-              description: 'A plain form post (no htmx) was reserved: see Location, the order page',
-            },
-            '400': invalid,
-            '403': error('A form post without a valid CSRF token, or from another site', ['forbidden']),
-            '409': error('Refused', ['out_of_stock', 'duplicate_customer', 'order_id_conflict']),
-            '413': tooLarge,
-            '415': notJson,
-            '429': error('Too many orders from this client address; retry after Retry-After seconds', [
-              'rate_limited',
-            ]),
-            '503': unavailable,
-          },
-        },
-      },
-      '/api/orders/{orderId}': {
-        get: {
-          summary: "An order's state",
-          security: [{ orderToken: [] }],
-          parameters: [orderIdParam],
-          responses: {
-            '200': {
-              description: 'The order',
-              content: json({
-                type: 'object',
-                required: ['orderId', 'productId', 'status', 'createdAt'],
-                properties: {
-                  orderId: { type: 'string' },
-                  productId: { type: 'string' },
-                  status: { enum: ['reserved', 'voucher_ready', 'redeemed', 'cancelled'] },
-                  createdAt: { type: 'string', format: 'date-time' },
-                  voucher: {
-                    type: 'object',
-                    description:
-                      'Present once the voucher is stored; url is a download link valid for 5 minutes',
-                    properties: {
-                      url: { type: 'string' },
-                      storedAt: { type: 'string', format: 'date-time' },
+            responses: {
+              '201': orHtml(
+                withHeaders(
+                  { description: 'Reserved', content: json({ $ref: '#/components/schemas/Reserved' }) },
+                  ['Location'],
+                  true,
+                ),
+                "An htmx form post: the order's status fragment",
+              ),
+              '200': orHtml(
+                withHeaders(
+                  {
+                    description: 'The same orderId with the same details again: the first answer, unchanged',
+                    content: json({ $ref: '#/components/schemas/Reserved' }),
+                  },
+                  ['Location'],
+                  true,
+                ),
+                "An htmx form post sent again: the order's status fragment",
+              ),
+              '303': withHeaders(
+                {
+                  description:
+                    'A plain form post (no htmx) was reserved: Location is the order page with its token',
+                  content: {
+                    ...html('A link to Location'),
+                    'text/plain': {
+                      schema: { type: 'string', description: 'Location, for a client not accepting HTML' },
                     },
                   },
-                  redeemedAt: { type: 'string', format: 'date-time' },
                 },
-              }),
+                ['Location'],
+              ),
+              '400': orHtml(invalid, 'The form again, each field with what is wrong'),
+              '403': orHtml(
+                error('A form post without a valid CSRF token, or from another site', ['forbidden']),
+                'The form again, with a fresh token',
+              ),
+              '409': orHtml(
+                error('Refused', ['out_of_stock', 'duplicate_customer', 'order_id_conflict']),
+                'The form (or the sold-out notice) with the reason',
+              ),
+              '413': orHtml(tooLarge, 'The form again, with the reason'),
+              '415': notJson,
+              '429': orHtml(
+                error(
+                  'Too many orders from this client address or for this customer; retry after Retry-After seconds',
+                  ['rate_limited'],
+                ),
+                'The form again, with the reason',
+              ),
+              '503': orHtml(unavailable, 'The form again, with the reason'),
             },
-            '401': unauthorized,
-            '404': error("No such order, or the token is not this order's", ['not_found']),
-            '503': unavailable,
           },
-        },
+          [...RATE_LIMIT, 'Vary', 'Set-Cookie'],
+        ),
+      },
+      '/api/orders/{orderId}': {
+        get: onEveryResponse(
+          {
+            summary: "An order's state",
+            description:
+              'JSON, or HTML for the web page: the order page for a browser (Accept prefers ' +
+              'text/html), its status fragment for htmx (HX-Request: true).',
+            security: [{ orderToken: [] }],
+            parameters: [orderIdParam],
+            responses: {
+              '200': orHtml(
+                {
+                  description: 'The order',
+                  content: json({
+                    type: 'object',
+                    required: ['orderId', 'productId', 'status', 'createdAt'],
+                    properties: {
+                      orderId: { type: 'string' },
+                      productId: { type: 'string' },
+                      status: { enum: ['reserved', 'voucher_ready', 'redeemed', 'cancelled'] },
+                      createdAt: { type: 'string', format: 'date-time' },
+                      voucher: {
+                        type: 'object',
+                        description:
+                          'Present once the voucher is stored; url is a download link valid for 5 minutes',
+                        properties: {
+                          url: { type: 'string' },
+                          storedAt: { type: 'string', format: 'date-time' },
+                        },
+                      },
+                      redeemedAt: { type: 'string', format: 'date-time' },
+                    },
+                  }),
+                },
+                'The order page, or its status fragment',
+              ),
+              '401': orHtml(unauthorized, 'A not-found page'),
+              '404': orHtml(
+                error("No such order, or the token is not this order's", ['not_found']),
+                'A not-found page',
+              ),
+              '503': orHtml(unavailable, 'A page saying so'),
+            },
+          },
+          ['Vary', 'Set-Cookie'],
+        ),
       },
       '/api/orders/{orderId}/events': {
         get: {
@@ -256,7 +426,10 @@ export function makeOpenApiDocument(): Json {
           security: [{ orderToken: [] }],
           parameters: [orderIdParam],
           responses: {
-            '200': { description: 'text/event-stream', content: { 'text/event-stream': {} } },
+            '200': withHeaders(
+              { description: 'The stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+              ['X-Accel-Buffering'],
+            ),
             '401': unauthorized,
             '404': error("No such order, or the token is not this order's", ['not_found']),
             '429': error('Too many open streams for this client address or this order', ['rate_limited']),
@@ -274,7 +447,13 @@ export function makeOpenApiDocument(): Json {
             { name: 'signature', in: 'query', required: false, schema: { type: 'string' } },
           ],
           responses: {
-            '200': { description: 'The PDF', content: { 'application/pdf': {} } },
+            '200': withHeaders(
+              {
+                description: 'The PDF',
+                content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
+              },
+              ['Content-Disposition'],
+            ),
             '401': error('Missing or wrong token, or an expired or forged link', ['unauthorized']),
             '404': error('No such order, wrong token, or no voucher stored yet', ['not_found']),
             '503': unavailable,
@@ -282,64 +461,73 @@ export function makeOpenApiDocument(): Json {
         },
       },
       '/api/vouchers/{code}': {
-        get: {
-          summary: 'A coupon, for staff (any case, separators optional)',
-          security: [{ staffToken: [] }],
-          parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: {
-            '200': {
-              description: 'The coupon',
-              content: json({
-                type: 'object',
-                required: ['code', 'orderId', 'productId', 'status'],
-                properties: {
-                  code: { type: 'string' },
-                  orderId: { type: 'string' },
-                  productId: { type: 'string' },
-                  status: { enum: ['reserved', 'voucher_ready', 'redeemed', 'cancelled'] },
-                  redeemedAt: { type: 'string', format: 'date-time' },
-                },
-              }),
+        get: onEveryResponse(
+          {
+            summary: 'A coupon, for staff (any case, separators optional)',
+            security: [{ staffToken: [] }],
+            parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
+            responses: {
+              '200': {
+                description: 'The coupon',
+                content: json({
+                  type: 'object',
+                  required: ['code', 'orderId', 'productId', 'status'],
+                  properties: {
+                    code: { type: 'string' },
+                    orderId: { type: 'string' },
+                    productId: { type: 'string' },
+                    status: { enum: ['reserved', 'voucher_ready', 'redeemed', 'cancelled'] },
+                    redeemedAt: { type: 'string', format: 'date-time' },
+                  },
+                }),
+              },
+              '401': unauthorized,
+              '429': staffLimited,
+              '404': error('No such coupon', ['not_found']),
+              '503': unavailable,
             },
-            '401': unauthorized,
-            '429': staffLimited,
-            '404': error('No such coupon', ['not_found']),
-            '503': unavailable,
           },
-        },
+          RATE_LIMIT,
+        ),
       },
       '/api/vouchers/{code}/redeem': {
-        post: {
-          summary: 'Redeem a coupon, once',
-          security: [{ staffToken: [] }],
-          parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: {
-            '200': {
-              description: 'Redeemed now',
-              content: json({
-                type: 'object',
-                required: ['status'],
-                properties: {
-                  status: { const: 'redeemed' },
-                  orderId: { type: 'string' },
-                  redeemedAt: { type: 'string' },
-                },
-              }),
+        post: onEveryResponse(
+          {
+            summary: 'Redeem a coupon, once',
+            security: [{ staffToken: [] }],
+            parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
+            responses: {
+              '200': {
+                description: 'Redeemed now',
+                content: json({
+                  type: 'object',
+                  required: ['status'],
+                  properties: {
+                    status: { const: 'redeemed' },
+                    orderId: { type: 'string' },
+                    redeemedAt: { type: 'string' },
+                  },
+                }),
+              },
+              '401': unauthorized,
+              '429': staffLimited,
+              '404': error('No such coupon', ['not_found']),
+              '409': error('Already redeemed; details.redeemedAt says when', ['already_redeemed']),
+              '503': unavailable,
             },
-            '401': unauthorized,
-            '429': staffLimited,
-            '404': error('No such coupon', ['not_found']),
-            '409': error('Already redeemed; details.redeemedAt says when', ['already_redeemed']),
-            '503': unavailable,
           },
-        },
+          RATE_LIMIT,
+        ),
       },
       '/api/stock': {
         get: {
           summary: "A product's stock",
           parameters: [productIdQuery],
           responses: {
-            '200': { description: 'The stock', content: json({ $ref: '#/components/schemas/Stock' }) },
+            '200': withHeaders(
+              { description: 'The stock', content: json({ $ref: '#/components/schemas/Stock' }) },
+              ['X-Stock-Source'],
+            ),
             '400': invalid,
             '404': error('No such product', ['not_found']),
             '503': unavailable,
@@ -353,7 +541,10 @@ export function makeOpenApiDocument(): Json {
             '(at most one event per 250 ms per stream, always the newest)',
           parameters: [productIdQuery],
           responses: {
-            '200': { description: 'text/event-stream', content: { 'text/event-stream': {} } },
+            '200': withHeaders(
+              { description: 'The stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+              ['X-Accel-Buffering'],
+            ),
             '400': invalid,
             '404': error('No such product', ['not_found']),
             '429': error('Too many open streams for this client address', ['rate_limited']),
@@ -362,79 +553,99 @@ export function makeOpenApiDocument(): Json {
         },
       },
       '/api/admin/products/{productId}': {
-        put: {
-          summary: 'Create a product, or change its name and total stock',
-          security: [{ adminToken: [] }],
-          parameters: [{ ...productIdQuery, in: 'path', required: true }],
-          requestBody: {
-            required: true,
-            content: json({ $ref: '#/components/schemas/ProductUpdate' }),
+        put: onEveryResponse(
+          {
+            summary: 'Create a product, or change its name and total stock',
+            security: [{ adminToken: [] }],
+            parameters: [{ ...productIdQuery, in: 'path', required: true }],
+            requestBody: {
+              required: true,
+              content: json({ $ref: '#/components/schemas/ProductUpdate' }),
+            },
+            responses: {
+              '200': { description: 'Updated', content: json({ $ref: '#/components/schemas/Stock' }) },
+              '201': { description: 'Created', content: json({ $ref: '#/components/schemas/Stock' }) },
+              '400': invalid,
+              '401': unauthorized,
+              '429': staffLimited,
+              '409': error('The total is below what is already reserved; details.reserved says how much', [
+                'below_reserved',
+              ]),
+              '413': tooLarge,
+              '415': notJson,
+              '503': unavailable,
+            },
           },
-          responses: {
-            '200': { description: 'Updated', content: json({ $ref: '#/components/schemas/Stock' }) },
-            '201': { description: 'Created', content: json({ $ref: '#/components/schemas/Stock' }) },
-            '400': invalid,
-            '401': unauthorized,
-            '429': staffLimited,
-            '409': error('The total is below what is already reserved; details.reserved says how much', [
-              'below_reserved',
-            ]),
-            '413': tooLarge,
-            '415': notJson,
-            '503': unavailable,
-          },
-        },
+          RATE_LIMIT,
+        ),
       },
       '/api/admin/audit': {
-        get: {
-          summary:
-            'The audit trail, newest first: every admin stock change and redemption attempt ' +
-            '(refusals included), with who, when and what',
-          security: [{ adminToken: [] }],
-          parameters: [
-            {
-              name: 'limit',
-              in: 'query',
-              required: false,
-              schema: { type: 'integer', minimum: 1, maximum: AUDIT_PAGE_MAX, default: 50 },
+        get: onEveryResponse(
+          {
+            summary:
+              'The audit trail, newest first: every admin stock change and redemption attempt ' +
+              '(refusals included), with who, when and what',
+            security: [{ adminToken: [] }],
+            parameters: [
+              {
+                name: 'limit',
+                in: 'query',
+                required: false,
+                schema: { type: 'integer', minimum: 1, maximum: AUDIT_PAGE_MAX, default: 50 },
+              },
+              {
+                name: 'before',
+                in: 'query',
+                required: false,
+                description: 'Only entries with a smaller id: the nextBefore of the previous page',
+                schema: { type: 'integer', minimum: 1 },
+              },
+            ],
+            responses: {
+              '200': {
+                description: 'A page of entries; nextBefore when there may be more',
+                content: json({
+                  type: 'object',
+                  required: ['entries'],
+                  properties: {
+                    entries: { type: 'array', items: { $ref: '#/components/schemas/AuditEntry' } },
+                    nextBefore: { type: 'integer' },
+                  },
+                }),
+              },
+              '400': invalid,
+              '401': unauthorized,
+              '429': staffLimited,
+              '503': unavailable,
             },
-            {
-              name: 'before',
-              in: 'query',
-              required: false,
-              description: 'Only entries with a smaller id: the nextBefore of the previous page',
-              schema: { type: 'integer', minimum: 1 },
-            },
-          ],
-          responses: {
-            '200': {
-              description: 'A page of entries; nextBefore when there may be more',
-              content: json({
-                type: 'object',
-                required: ['entries'],
-                properties: {
-                  entries: { type: 'array', items: { $ref: '#/components/schemas/AuditEntry' } },
-                  nextBefore: { type: 'integer' },
-                },
-              }),
-            },
-            '400': invalid,
-            '401': unauthorized,
-            '429': staffLimited,
-            '503': unavailable,
           },
-        },
+          RATE_LIMIT,
+        ),
       },
       '/api/openapi.json': {
         get: {
           summary: 'This document',
-          responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
+          responses: {
+            '200': {
+              description: 'OpenAPI 3.1',
+              content: json({ type: 'object', required: ['openapi', 'paths'] }),
+            },
+          },
         },
       },
       '/healthz': {
         get: {
           summary: 'Liveness: the process serves requests',
-          responses: { '200': { description: 'Alive', content: json({ type: 'object' }) } },
+          responses: {
+            '200': {
+              description: 'Alive',
+              content: json({
+                type: 'object',
+                required: ['status'],
+                properties: { status: { const: 'ok' } },
+              }),
+            },
+          },
         },
       },
       '/readyz': {
@@ -454,7 +665,28 @@ export function makeOpenApiDocument(): Json {
             },
           ],
           responses: {
-            '200': { description: 'Ready', content: json({ type: 'object' }) },
+            '200': {
+              description: 'Ready',
+              content: json({
+                type: 'object',
+                required: ['status', 'checks', 'degraded'],
+                properties: {
+                  status: { const: 'ready' },
+                  checks: {
+                    type: 'object',
+                    description: 'Each check that decides readiness: "ok", or why it was left out',
+                    additionalProperties: { type: 'string' },
+                  },
+                  degraded: {
+                    type: 'object',
+                    description:
+                      'Dependencies the API works without, and their state (stock falls back to ' +
+                      'Postgres without Redis; vouchers are caught up from Postgres without RabbitMQ)',
+                    additionalProperties: { type: 'string' },
+                  },
+                },
+              }),
+            },
             '400': error('An unknown check in exclude', ['invalid_request']),
             '503': error('Not ready; details.checks says which dependency', ['unavailable']),
           },
@@ -463,9 +695,14 @@ export function makeOpenApiDocument(): Json {
       '/metrics': {
         get: {
           summary: 'Prometheus metrics',
-          responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': {} } } },
+          responses: {
+            '200': {
+              description: 'Prometheus text format 0.0.4',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
         },
       },
-    },
+    }),
   };
 }
