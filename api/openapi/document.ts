@@ -226,6 +226,7 @@ const auditEntrySchema: Json = {
         'not_found), and for stock_set: requested, before and after {name, total, remaining, ' +
         'reserved}; for redeem: orderId, productId, statusBefore, redeemedAt, redeemedBy',
       required: ['outcome'],
+      properties: { outcome: { type: 'string' } },
     },
   },
 };

@@ -114,3 +114,19 @@ t.test('a local command without the development dependencies says what to do', a
     'any other failure passes through',
   );
 });
+
+t.test('the exported client loads with the production dependencies only', async (t) => {
+  const client = reach(join(packageRoot, 'client', 'index.ts'));
+  t.same(
+    [...client.packages].filter((name) => !(name in manifest.dependencies)),
+    [],
+    `${[...client.packages].join(', ')}: each is in "dependencies"`,
+  );
+  t.same(
+    client.files.filter((file) => !file.startsWith('client/')),
+    [],
+    'only the client folder',
+  );
+  const exported = (manifest as unknown as { exports: Record<string, { default: string }> }).exports;
+  t.equal(exported['./client']?.default, './dist/client/index.js', 'package.json exports it from dist');
+});
