@@ -68,7 +68,6 @@ export function makeBatchApplier(deps: BatchDeps) {
       events.set(productId, {
         id: `${lsnKey(stock.lsn)}-stock-${productId}`,
         type: 'stock.changed',
-        version: 1,
         lsn: stock.lsn,
         commitTime: new Date(stock.commitTime).toISOString(),
         data: {

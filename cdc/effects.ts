@@ -18,12 +18,12 @@ import type { RowChange, Transaction } from './transactions.js';
 
 export type ChangeType = 'order.created' | 'voucher.stored' | 'order.redeemed' | 'stock.changed';
 
-/** One event of the change feed (cdc/schemas/<type>.v1.json). */
+/** One event of the change feed, published as a CloudEvent (cdc/cloudEvents.ts). */
 export interface ChangeEvent {
   /** Unique per change: the commit LSN and the change's position in its transaction. */
   id: string;
   type: ChangeType;
-  version: 1;
+  /** The transaction's commit LSN. */
   lsn: string;
   commitTime: string;
   data: Record<string, unknown>;
@@ -156,7 +156,7 @@ export function deriveEffects(batch: Transaction[]): BatchEffects {
         }
         const event = (type: ChangeType, data: Record<string, unknown>) =>
           feed.push({
-            event: { id: `${lsn}-${index}`, type, version: 1, lsn: txn.commitLsn, commitTime, data },
+            event: { id: `${lsn}-${index}`, type, lsn: txn.commitLsn, commitTime, data },
           });
         if (change.op === 'insert') {
           effects.newOrders.push({ orderId, commitTime: txn.commitTime });

@@ -43,7 +43,7 @@ export async function startCdc(
     lazyConnect: false,
   });
   redis.on('error', (err: Error) => log.debug({ err }, 'redis error'));
-  const feed = makeChangeFeed(config.amqpUrl, log, config.network);
+  const feed = makeChangeFeed(config.amqpUrl, log, config.network, config.feed);
   const metrics = makeCdcMetrics({ defaultMetrics: true });
   const consumer = makeConsumer({ config, pool, redis, feed, log, metrics, ...options });
 

@@ -409,14 +409,71 @@ export interface CdcConfig {
   readonly standbyRetryMs: number;
   /** Between comparisons of every stock flag with the tables (cdc/stockDriftGuard.ts); 0: never. */
   readonly stockCheckMs: number;
+  /** The change feed: its CloudEvents `source`, and the stream that keeps it for replay. */
+  readonly feed: ChangeFeedConfig;
   readonly network: NetworkConfig;
   readonly logLevel: LevelWithSilent;
   readonly logFormat: LogFormat;
 }
 
+export interface ChangeStreamConfig {
+  /** The RabbitMQ stream bound to the feed's exchange; undefined when CHANGE_STREAM=off. */
+  readonly name: string | undefined;
+  /** Retention by age, RabbitMQ's x-max-age (e.g. 7D, 12h). */
+  readonly maxAge: string;
+  /** Retention by size, x-max-length-bytes: the stream's total on disk. */
+  readonly maxBytes: number;
+}
+
+export interface ChangeFeedConfig {
+  /** CloudEvents `source`: which deployment and database the events come from. */
+  readonly source: string;
+  readonly stream: ChangeStreamConfig;
+}
+
+/** The change stream's name and retention; also what a stream reader (crs cdc tail) reads. */
+export function readChangeStream(env: Env): ChangeStreamConfig {
+  const name = raw(env, 'CHANGE_STREAM') ?? 'crs.changes.stream';
+  if (name !== 'off' && !/^[A-Za-z0-9_.:-]{1,200}$/.test(name)) {
+    throw new ConfigError('CHANGE_STREAM', 'must be a queue name (letters, digits, _ . : -) or off');
+  }
+  const maxAge = raw(env, 'CHANGE_STREAM_MAX_AGE') ?? '7D';
+  if (!/^[1-9][0-9]{0,8}[YMDhms]$/.test(maxAge)) {
+    throw new ConfigError(
+      'CHANGE_STREAM_MAX_AGE',
+      'must be a number and a unit of Y, M, D, h, m or s (e.g. 7D)',
+    );
+  }
+  return {
+    name: name === 'off' ? undefined : name,
+    maxAge,
+    maxBytes: readInteger(env, 'CHANGE_STREAM_MAX_BYTES', 1024 ** 3, 1024 ** 2, 2 ** 50),
+  };
+}
+
+/**
+ * CHANGE_FEED_SOURCE, or else the database the CDC reads, as crs://host:port/database (no
+ * credentials): stable for a deployment, different between two.
+ */
+function readFeedSource(env: Env, databaseUrl: string): string {
+  const given = raw(env, 'CHANGE_FEED_SOURCE');
+  if (given !== undefined) {
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:\S+$|^\/\S*$/.test(given)) {
+      throw new ConfigError(
+        'CHANGE_FEED_SOURCE',
+        'must be a URI reference, e.g. https://reserve.example.com/prod',
+      );
+    }
+    return given;
+  }
+  const url = new URL(databaseUrl);
+  return `crs://${url.hostname}:${url.port || '5432'}${url.pathname}`;
+}
+
 export function loadCdcConfig(env: Env): CdcConfig {
+  const databaseUrl = readPostgresUrl(env, 'CDC_DATABASE_URL', 'DATABASE_URL');
   return Object.freeze({
-    databaseUrl: readPostgresUrl(env, 'CDC_DATABASE_URL', 'DATABASE_URL'),
+    databaseUrl,
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://host:port of Redis or Dragonfly'),
     amqpUrl: readUrl(env, 'AMQP_URL', ['amqp:', 'amqps:'], 'amqp://user:password@host:port of RabbitMQ'),
     slotName: readIdentifier(env, 'CDC_SLOT', 'crs_cdc'),
@@ -429,6 +486,7 @@ export function loadCdcConfig(env: Env): CdcConfig {
     streamTimeoutMs: readInteger(env, 'CDC_STREAM_TIMEOUT_MS', 15_000, 2_000, 600_000),
     stallMs: readInteger(env, 'CDC_STALL_MS', 30_000, 1_000, 3_600_000),
     stockCheckMs: readInteger(env, 'CDC_STOCK_CHECK_MS', 10_000, 0, 86_400_000),
+    feed: { source: readFeedSource(env, databaseUrl), stream: readChangeStream(env) },
     network: readNetwork(env),
     logLevel: readLogLevel(env),
     logFormat: readLogFormat(env),

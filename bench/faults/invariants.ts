@@ -2,11 +2,14 @@
  * What must hold after the faults, read from the system's own stores (Postgres, the bucket,
  * Redis) and through the API as an owner would: every accepted order is in Postgres exactly
  * once, rendered once, stored once and fetchable by its owner; nothing is oversold; every
- * product's stock flag equals its tables. Each check that fails adds a problem line.
+ * product's stock flag equals its tables; the change feed's stream holds every order's
+ * order.created (repeats only under the same event id). Each check that fails adds a problem line.
  */
 import { Redis } from 'ioredis';
 import { Client } from 'minio';
 import type pg from 'pg';
+import { readChangeStream } from '../../cdc/changeStream.js';
+import { readNetwork } from '../../common/config.js';
 import { readStockFlag } from '../../common/stockFlag.js';
 import { orderIdOfKey } from '../../common/objectStore.js';
 import type { PlacedOrder } from './orderLoad.js';
@@ -29,6 +32,12 @@ export interface StoreCounts {
   table: { remaining: number; total: number };
   /** Every product whose flag differs from its tables (name, total, remaining, available). */
   flagMismatches: string[];
+  /** Orders in Postgres without an order.created in the change stream (a gap). */
+  feedMissing: number;
+  /** Orders with order.created events under different ids (a repeat that is not a replay). */
+  feedConflicting: number;
+  /** order.created events read again under the same id (at least once: allowed). */
+  feedRepeated: number;
 }
 
 export interface Stores {
@@ -38,6 +47,27 @@ export interface Stores {
   productId: string;
   /** An API instance to fetch vouchers through, as their owners do. */
   target: string;
+  /** The change feed's stream (CHANGE_STREAM) and a broker URL allowed to read it. */
+  feed: { amqpUrl: string; stream: string };
+}
+
+/** The change stream's order.created events for `productId`: the ids each order was told under. */
+async function feedIdsByOrder(feed: Stores['feed'], productId: string) {
+  const ids = new Map<string, string[]>();
+  await readChangeStream({
+    url: feed.amqpUrl,
+    network: readNetwork({}),
+    stream: feed.stream,
+    from: 'first',
+    follow: false,
+    types: ['order.created'],
+    onEvent: ({ event }) => {
+      const data = event.data as { orderId: string; productId: string };
+      if (data.productId !== productId) return;
+      ids.set(data.orderId, [...(ids.get(data.orderId) ?? []), event.id]);
+    },
+  });
+  return ids;
 }
 
 /** Orders accepted up to `until` that have no voucher recorded yet. */
@@ -121,7 +151,18 @@ export async function countStores(stores: Stores, placed: PlacedOrder[]): Promis
     redis.disconnect();
   }
 
+  // The last batches' events may be moments behind the flag: read again while some are missing.
+  let told = await feedIdsByOrder(stores.feed, productId);
+  for (let attempt = 0; attempt < 5 && [...inPostgres].some((id) => !told.has(id)); attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    told = await feedIdsByOrder(stores.feed, productId);
+  }
+  const feedIds = [...inPostgres].map((id) => told.get(id) ?? []);
+
   return {
+    feedMissing: feedIds.filter((ids) => ids.length === 0).length,
+    feedConflicting: feedIds.filter((ids) => new Set(ids).size > 1).length,
+    feedRepeated: feedIds.reduce((sum, ids) => sum + Math.max(0, ids.length - 1), 0),
     ordersInPostgres: inPostgres.size,
     vouchersRecorded: orders.rows.filter((row) => row.voucher).length,
     renderJobsLeft: Number(jobs.rows[0]?.n ?? 0),
@@ -180,5 +221,10 @@ export function brokenInvariants(counts: StoreCounts, reserved: number): string[
   );
   expect(counts.oversold === 0, `oversold by ${counts.oversold}`);
   for (const mismatch of counts.flagMismatches) problems.push(`stock flag differs: ${mismatch}`);
+  expect(counts.feedMissing === 0, `${counts.feedMissing} orders missing from the change stream`);
+  expect(
+    counts.feedConflicting === 0,
+    `${counts.feedConflicting} orders told twice in the change stream under different ids`,
+  );
   return problems;
 }

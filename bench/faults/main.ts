@@ -11,6 +11,7 @@ import { mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep } from '../../common/backoff.js';
+import { readChangeStream } from '../../common/config.js';
 import type { Logger } from '../../common/log.js';
 import { dataDir } from '../../common/paths.js';
 import { localPostgres, localRabbitMq, localRedis } from '../../deploy/local/stack.js';
@@ -375,6 +376,10 @@ async function drill(
         },
         productId: PRODUCT_ID,
         target: targets[0] as string,
+        feed: {
+          amqpUrl: stack.vars['AMQP_URL'] as string,
+          stream: readChangeStream(stack.vars).name ?? 'crs.changes.stream',
+        },
       },
       load.orders,
     );
@@ -411,7 +416,9 @@ async function drill(
       `${counts.ordersInPostgres} in Postgres, ${counts.vouchersRecorded} vouchers recorded, ` +
       `${counts.objectsInBucket} objects, ${counts.fetchable} fetchable, ` +
       `${followers.delivered.size}/${followers.followed} events delivered, ${counts.lost} lost, ` +
-      `${counts.duplicated} duplicated, ${counts.oversold} oversold, ${tally.unavailable} answered 503 ` +
+      `${counts.duplicated} duplicated, ${counts.oversold} oversold, ` +
+      `change stream: ${counts.feedMissing} missing, ${counts.feedRepeated} repeated (same id), ` +
+      `${tally.unavailable} answered 503 ` +
       `(retried), ${tally.connectionErrors} connection errors (retried), ${tally.replays} replays, ` +
       `${tally.unexpected.length} unexpected, ${supervisor.crashes.length} crashes; converged after: ` +
       records

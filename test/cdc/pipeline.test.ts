@@ -12,10 +12,18 @@ import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
 import { makeBatchApplier } from '../../cdc/applyBatch.js';
 import { makeChangeFeed } from '../../cdc/changeFeed.js';
-import { deriveEffects } from '../../cdc/effects.js';
+import {
+  CHANGE_TYPES,
+  CLOUDEVENTS_JSON,
+  changeOf,
+  cloudEventType,
+  dataSchemaId,
+  parseFeedEvent,
+} from '../../cdc/cloudEvents.js';
+import { deriveEffects, type ChangeType } from '../../cdc/effects.js';
 import { makeCdcMetrics } from '../../cdc/metrics.js';
 import type { Transaction } from '../../cdc/transactions.js';
-import { readNetwork } from '../../common/config.js';
+import { readChangeStream, readNetwork } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { packageRoot } from '../../common/paths.js';
 import { applyStockValues, readStockFlag } from '../../common/stockFlag.js';
@@ -37,10 +45,14 @@ const channel = await connection.createChannel();
 await channel.assertExchange('crs.changes', 'topic', { durable: true });
 const { queue } = await channel.assertQueue('', { exclusive: true });
 await channel.bindQueue(queue, 'crs.changes', '#');
-const events: { routingKey: string; body: Record<string, unknown> }[] = [];
+const events: { routingKey: string; body: Record<string, unknown>; message: amqp.ConsumeMessage }[] = [];
 await channel.consume(queue, (message) => {
   if (!message) return;
-  events.push({ routingKey: message.fields.routingKey, body: JSON.parse(message.content.toString()) });
+  events.push({
+    routingKey: message.fields.routingKey,
+    body: JSON.parse(message.content.toString()),
+    message,
+  });
   channel.ack(message);
 });
 
@@ -50,7 +62,10 @@ const admin = db.owner;
 /** The consumer's batch applier on this file's services, to feed it transactions by hand. */
 function makeTestApplier(t: Test) {
   const log = makeLogger({ level: 'silent', component: 'test' });
-  const feed = makeChangeFeed(amqpUrl, log, readNetwork({}));
+  const feed = makeChangeFeed(amqpUrl, log, readNetwork({}), {
+    source: 'crs://test',
+    stream: readChangeStream({}),
+  });
   t.teardown(() => feed.close());
   return makeBatchApplier({
     pool: db.pool('cdc'),
@@ -101,31 +116,59 @@ t.test('orders and stock changes reach the flag, the job queue and the feed, exa
   t.ok(lastStock);
 });
 
-t.test('every event matches the JSON Schema of its type', async (t) => {
+t.test('every event is a CloudEvent, its data valid against the JSON Schema of its type', async (t) => {
+  // One order through every state, so the run has each type of event.
+  await admin.query(`select crs.upsert_product('cdc-types', 'CDC types', 1)`);
+  const { reserved } = await placeOrders(db, { productId: 'cdc-types', count: 1 });
+  const orderId = reserved[0]!;
+  await admin.query(`select crs.record_voucher($1, 'orders/' || $1 || '.pdf')`, [orderId]);
+  const { rows } = await admin.query('select coupon_code from crs.orders where order_id = $1', [orderId]);
+  await admin.query(`select * from crs.redeem_voucher($1, 'test')`, [rows[0]?.coupon_code]);
+  await waitFor('order.redeemed', async () =>
+    events.some(
+      (e) => e.routingKey === 'order.redeemed' && (e.body['data'] as { orderId: string }).orderId === orderId,
+    )
+      ? true
+      : undefined,
+  );
+
   const ajv = new Ajv2020({ strict: true, allErrors: true });
   addFormats.default(ajv);
   const dir = join(packageRoot, 'cdc', 'schemas');
   const validators = new Map<string, ReturnType<typeof ajv.compile>>();
   for (const file of await readdir(dir)) {
-    const schema = JSON.parse(await readFile(join(dir, file), 'utf8'));
-    validators.set(file.replace('.v1.json', ''), ajv.compile(schema));
+    const schema = JSON.parse(await readFile(join(dir, file), 'utf8')) as { $id: string };
+    validators.set(schema.$id, ajv.compile(schema));
   }
-  t.same([...validators.keys()].sort(), [
-    'order.created',
-    'order.redeemed',
-    'stock.changed',
-    'voucher.stored',
-  ]);
+  t.same([...validators.keys()].sort(), CHANGE_TYPES.map((type) => dataSchemaId(type)).sort());
   t.ok(events.length > 200);
-  let invalid = 0;
-  for (const event of events) {
-    const validate = validators.get(event.routingKey);
-    if (!validate || !validate(event.body)) {
-      invalid += 1;
-      if (invalid < 5) t.fail(`${event.routingKey}: ${JSON.stringify(validate?.errors ?? 'no schema')}`);
+  const problems: string[] = [];
+  const types = new Set<string>();
+  for (const { routingKey, message } of events) {
+    try {
+      // The SDK validates the envelope (throws on an invalid CloudEvent).
+      const event = parseFeedEvent(message.content);
+      types.add(event.type);
+      if (message.properties.contentType !== CLOUDEVENTS_JSON) throw new Error('content type');
+      if (message.properties.messageId !== event.id) throw new Error('AMQP message id is not the event id');
+      if (changeOf(event.type) !== routingKey) throw new Error(`type ${event.type} under ${routingKey}`);
+      if (event.dataschema !== dataSchemaId(routingKey as ChangeType)) throw new Error('dataschema');
+      if (event.datacontenttype !== 'application/json' || !event.source.startsWith('crs://')) {
+        throw new Error('datacontenttype or source');
+      }
+      if (typeof event['commitlsn'] !== 'string' || !Number.isInteger(event['txposition'])) {
+        throw new Error('commitlsn and txposition extensions');
+      }
+      const data = event.data as Record<string, unknown>;
+      if (event.subject !== String(data['orderId'] ?? data['productId'])) throw new Error('subject');
+      const validate = validators.get(event.dataschema ?? '');
+      if (!validate?.(data)) throw new Error(JSON.stringify(validate?.errors ?? 'no schema'));
+    } catch (err) {
+      problems.push(`${routingKey}: ${(err as Error).message}`);
     }
   }
-  t.equal(invalid, 0, `all ${events.length} events valid`);
+  t.same(problems.slice(0, 5), [], `all ${events.length} events valid`);
+  t.same([...types].sort(), CHANGE_TYPES.map(cloudEventType).sort(), 'every type of event was seen');
 });
 
 t.test('replaying the same transactions, in any order, changes nothing', async (t) => {

@@ -38,7 +38,9 @@ t.teardown(() => redis.disconnect());
 interface FeedEvent {
   id: string;
   type: string;
-  lsn: string;
+  /** CloudEvents extensions: the commit LSN, and the place among the transaction's events. */
+  commitlsn: string;
+  txposition: number;
   data: { productId: string; name?: string; total?: number; remaining?: number; available?: boolean };
 }
 const feed: FeedEvent[] = [];
@@ -211,9 +213,9 @@ async function playScenario(scenario: { totals: number[]; waves: Op[][] }) {
     const last = await waitFor(
       `${id}: the stock.changed event of LSN ${flag.lsn}`,
       async () => {
-        const mine = feed.filter((e) => e.type === 'stock.changed' && e.data.productId === id);
+        const mine = feed.filter((e) => e.type === 'crs.stock.changed.v2' && e.data.productId === id);
         const newest = mine[mine.length - 1];
-        return newest && lsnKey(newest.lsn) >= flag.lsn ? newest : undefined;
+        return newest && lsnKey(newest.commitlsn) >= flag.lsn ? newest : undefined;
       },
       10_000,
     );
@@ -241,15 +243,23 @@ t.test('the change feed arrives in commit order, each transaction together', asy
   t.ok(feed.length > RUNS, `${feed.length} events heard`);
   const seen = new Set<string>();
   let previous = '';
+  let position = -1;
   let disorder = 0;
   for (const event of feed) {
-    const key = lsnKey(event.lsn);
-    if (key < previous || (key !== previous && seen.has(key))) {
+    const key = lsnKey(event.commitlsn);
+    // (commitlsn, txposition) increases by one within a transaction, and never goes back.
+    const expected = key === previous ? position + 1 : 0;
+    if (key < previous || (key !== previous && seen.has(key)) || event.txposition !== expected) {
       disorder += 1;
-      if (disorder <= 3) t.fail(`${event.type} ${event.id} at ${event.lsn} after ${previous}`);
+      if (disorder <= 3) {
+        t.fail(
+          `${event.type} ${event.id} at ${event.commitlsn}/${event.txposition} after ${previous}/${position}`,
+        );
+      }
     }
     seen.add(key);
     previous = key;
+    position = event.txposition;
   }
   t.equal(disorder, 0, 'no event before one of an earlier transaction, none apart from its own');
   t.equal(new Set(feed.map((e) => e.id)).size, feed.length, 'no event twice (no failure here to redeliver)');

@@ -11,7 +11,8 @@ import amqp from 'amqplib';
 import t from 'tap';
 import { makeVoucherEvents, ORDERS_EXCHANGE, REJECTED_QUEUE } from '../../api/vouchers/voucherEvents.js';
 import { makeChangeFeed, CHANGES_EXCHANGE } from '../../cdc/changeFeed.js';
-import { readNetwork } from '../../common/config.js';
+import { readChangeStream as readStreamConfig, readNetwork } from '../../common/config.js';
+import { readChangeStream } from '../../cdc/changeStream.js';
 import { makeLogger } from '../../common/log.js';
 import { packageRoot } from '../../common/paths.js';
 import { waitFor } from '../support/cdc.js';
@@ -97,7 +98,8 @@ t.test('each component does its work under its own permissions', async (t) => {
   });
   t.pass('crs-api put the bad notification in crs.vouchers.rejected');
 
-  const feed = makeChangeFeed(cdcUrl, silent, network);
+  const stream = readStreamConfig({});
+  const feed = makeChangeFeed(cdcUrl, silent, network, { source: 'crs://test', stream });
   t.teardown(() => feed.close());
   const published: string[] = [];
   await subscribe(t, vhostUrl, { name: CHANGES_EXCHANGE, type: 'topic' }, (_body, key) =>
@@ -107,7 +109,6 @@ t.test('each component does its work under its own permissions', async (t) => {
     {
       id: '0/16B3748-0',
       type: 'stock.changed',
-      version: 1,
       lsn: '0/16B3748',
       commitTime: new Date().toISOString(),
       data: { productId: 'default', available: 1 },
@@ -115,6 +116,16 @@ t.test('each component does its work under its own permissions', async (t) => {
   ]);
   await waitFor('the change event', async () => published.length === 1);
   t.same(published, ['stock.changed'], 'crs-cdc published the change feed, confirmed');
+  const replayed: string[] = [];
+  await readChangeStream({
+    url: vhostUrl,
+    network,
+    stream: stream.name!,
+    from: 'first',
+    follow: false,
+    onEvent: ({ event }) => void replayed.push(event.id),
+  });
+  t.same(replayed, ['0/16B3748-0'], 'crs-cdc declared the stream and bound it to the feed');
 });
 
 t.test('each user is refused what is not its job', async (t) => {

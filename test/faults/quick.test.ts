@@ -74,6 +74,8 @@ t.test('accepted = in Postgres = recorded = stored = fetchable; nothing lost or 
   t.equal(counts['lost'], 0);
   t.equal(counts['duplicated'], 0);
   t.equal(counts['oversold'], 0);
+  t.equal(counts['feedMissing'], 0, 'every order in the change stream, no gap');
+  t.equal(counts['feedConflicting'], 0, 'repeats in the change stream only under the same id');
   t.equal(result.followers.delivered, result.followers.followed, 'every followed voucher event delivered');
   t.same(result.problems, []);
 });

@@ -5,10 +5,10 @@ import { packageRoot } from '../../common/paths.js';
 import { makeTestDatabase } from '../support/database.js';
 import { placeOrders, waitFor } from '../support/cdc.js';
 
-t.test('crs cdc tail prints committed changes as JSON lines through a temporary slot', async (t) => {
+t.test('crs cdc wal prints committed changes as JSON lines through a temporary slot', async (t) => {
   const db = await makeTestDatabase(t);
   await db.owner.query(`select crs.upsert_product('tailed', 'Tailed', 10)`);
-  const child = spawn(process.execPath, ['--import=tsx', join(packageRoot, 'cli', 'run.ts'), 'cdc', 'tail'], {
+  const child = spawn(process.execPath, ['--import=tsx', join(packageRoot, 'cli', 'run.ts'), 'cdc', 'wal'], {
     env: { PATH: process.env['PATH'] ?? '', CDC_DATABASE_URL: db.urls.cdc },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

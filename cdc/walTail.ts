@@ -1,5 +1,5 @@
 /**
- * `crs cdc tail`: the decoded change stream as JSON lines, for operators. It streams through
+ * `crs cdc wal`: the decoded replication stream (rows) as JSON lines, for operators. It streams through
  * a TEMPORARY slot of its own (dropped by Postgres when the session ends, even on a crash),
  * so it never takes over or moves the service's slot, and it acknowledges as it goes so the
  * temporary slot holds no WAL back.
