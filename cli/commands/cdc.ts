@@ -19,8 +19,9 @@ export const cdcCommand: Command = {
                  publication CDC_PUBLICATION and, per batch of transactions: writes the stock
                  flag to Redis/Dragonfly (newer-wins by commit LSN) and announces it on the
                  pub/sub channel crs:stock, queues one render_voucher job per new order, and
-                 publishes every change to the RabbitMQ topic exchange crs.changes (with
-                 confirms). Only then acknowledges the batch's LSN. Several replicas may run:
+                 publishes every change as a CloudEvent to the RabbitMQ topic exchange
+                 crs.changes (with confirms), which also feeds the stream CHANGE_STREAM. Only
+                 then acknowledges the batch's LSN. Several replicas may run:
                  one is active, the others stand by and take over when it dies. Creates the
                  slot when missing, and then reconciles. SIGTERM finishes the batch in hand,
                  acknowledges it and releases the slot.
@@ -41,6 +42,8 @@ Environment: CDC_DATABASE_URL or DATABASE_URL (role crs_cdc), REDIS_URL, AMQP_UR
 (crs_cdc), CDC_PUBLICATION (crs_changes), CDC_PORT (3001: /healthz, /readyz, /metrics),
 CDC_BATCH_MAX (500), CDC_QUEUE_MAX (20000), CDC_STANDBY_RETRY_MS (1000), CDC_STREAM_TIMEOUT_MS
 (15000), CDC_STALL_MS (30000), CDC_STOCK_CHECK_MS (10000, 0: no drift guard),
+CHANGE_STREAM (crs.changes.stream, off: none), CHANGE_STREAM_MAX_AGE (7D),
+CHANGE_STREAM_MAX_BYTES (1073741824), CHANGE_FEED_SOURCE (crs://<db host>:<port>/<db>),
 NET_KEEPALIVE_MS (5000), NET_CONNECT_TIMEOUT_MS (5000), PG_QUERY_TIMEOUT_MS (10000),
 AMQP_HEARTBEAT_S (5), LOG_LEVEL.`,
   async run(args, env) {

@@ -38,12 +38,18 @@ const urls = {
   api: await makeTestUser(t, vhostUrl, 'crs-api', permissionsOf('crs-api')),
   cdc: await makeTestUser(t, vhostUrl, 'crs-cdc', permissionsOf('crs-cdc')),
   minio: await makeTestUser(t, vhostUrl, 'crs-minio', permissionsOf('crs-minio')),
+  feed: await makeTestUser(t, vhostUrl, 'crs-feed', permissionsOf('crs-feed')),
 };
-if (!urls.api || !urls.cdc || !urls.minio) {
+if (!urls.api || !urls.cdc || !urls.minio || !urls.feed) {
   t.fail('these tests need the harness own RabbitMQ node (rabbitmqctl), not a given AMQP_URL');
   process.exit(1);
 }
-const { api: apiUrl, cdc: cdcUrl, minio: minioUrl } = urls as Record<keyof typeof urls, string>;
+const {
+  api: apiUrl,
+  cdc: cdcUrl,
+  minio: minioUrl,
+  feed: feedUrl,
+} = urls as Record<keyof typeof urls, string>;
 
 /** Whether `attempt` on a fresh channel of `url` is refused by the broker's access control. */
 async function refused(url: string, attempt: (channel: amqp.Channel) => Promise<unknown>): Promise<boolean> {
@@ -118,14 +124,14 @@ t.test('each component does its work under its own permissions', async (t) => {
   t.same(published, ['stock.changed'], 'crs-cdc published the change feed, confirmed');
   const replayed: string[] = [];
   await readChangeStream({
-    url: vhostUrl,
+    url: feedUrl,
     network,
     stream: stream.name!,
     from: 'first',
     follow: false,
     onEvent: ({ event }) => void replayed.push(event.id),
   });
-  t.same(replayed, ['0/16B3748-0'], 'crs-cdc declared the stream and bound it to the feed');
+  t.same(replayed, ['0/16B3748-0'], 'crs-cdc declared the stream and bound it; crs-feed replayed it');
 });
 
 t.test('each user is refused what is not its job', async (t) => {
@@ -170,5 +176,21 @@ t.test('each user is refused what is not its job', async (t) => {
       await ch.checkExchange(EXCHANGE);
     }),
     'crs-api may not forge a bucket notification',
+  );
+  t.ok(
+    await refused(feedUrl, async (ch) => {
+      await ch.checkExchange(CHANGES_EXCHANGE);
+      ch.publish(CHANGES_EXCHANGE, 'order.created', Buffer.from('{}'));
+      await ch.checkExchange(CHANGES_EXCHANGE);
+    }),
+    'crs-feed may not forge a change event',
+  );
+  t.ok(
+    await refused(feedUrl, (ch) => ch.assertQueue('crs.changes.stream.copy', { durable: true })),
+    'crs-feed may not declare anything',
+  );
+  t.ok(
+    await refused(feedUrl, (ch) => ch.consume('crs.vouchers.relay', () => undefined)),
+    'crs-feed may read the stream only',
   );
 });

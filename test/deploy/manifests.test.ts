@@ -322,6 +322,7 @@ t.test('every planted mistake is caught, with its message', async (t) => {
     'resources: Deployment/crs-cdc: container cdc: no resources.limits.memory',
     'secret-literal: Secret/crs-leaked: literal secret stringData in the manifests (use an ExternalSecret or a SealedSecret)',
     'security-context: Deployment/crs-renderer: container renderer: readOnlyRootFilesystem must be true',
+    'stream-storage: RabbitmqCluster/crs-rabbitmq: its volume (12.0 GiB) must hold 1.5 x (CHANGE_STREAM_MAX_BYTES + a 500 MB segment) + disk_free_limit = 25.7 GiB',
     'termination-grace: Deployment/crs-api: container api: terminationGracePeriodSeconds 10 must exceed preStop 5 s + SHUTDOWN_GRACE_MS 10 s',
     'topology-spread: Deployment/crs-renderer: no topologySpreadConstraint over kubernetes.io/hostname',
     'wal-headroom: Cluster/crs-pg: the WAL volume (10.0 GiB) must hold 1.5 x (slot cap + wal_keep_size + max_wal_size) = 16.5 GiB',

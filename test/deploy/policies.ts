@@ -46,7 +46,8 @@ export interface Violation {
     | 'migrate-per-release'
     | 'dragonfly-admin'
     | 'rabbitmq-users'
-    | 'backup-plugin';
+    | 'backup-plugin'
+    | 'stream-storage';
   object: string;
   message: string;
 }
@@ -933,6 +934,41 @@ function checkBackupPlugin(objects: K8sObject[]): Violation[] {
   return violations;
 }
 
+/** RabbitMQ deletes a stream's oldest segment whole: retention may run one segment (500 MB) over. */
+const STREAM_SEGMENT_BYTES = 500_000_000;
+
+/**
+ * Each RabbitMQ node keeps a replica of the change feed's stream: its volume must hold 1.5 x
+ * (CHANGE_STREAM_MAX_BYTES + one segment), and keep disk_free_limit free besides (RabbitMQ
+ * blocks every publisher below it; relative is a multiple of the memory limit).
+ */
+function checkStreamStorage(objects: K8sObject[]): Violation[] {
+  const config = objects.find((o) => is(o, 'ConfigMap') && /^crs-config(-|$)/.test(o.metadata.name));
+  const stream = stringAt(config, 'data', 'CHANGE_STREAM');
+  const maxBytes = Number(stringAt(config, 'data', 'CHANGE_STREAM_MAX_BYTES') ?? 1024 ** 3);
+  if (!config || stream === 'off') return [];
+  return objects
+    .filter((o) => is(o, 'RabbitmqCluster', 'rabbitmq.com'))
+    .flatMap((cluster) => {
+      const volume = bytesOf(stringAt(cluster, 'spec', 'persistence', 'storage') ?? '10Gi') ?? 0;
+      const memory = bytesOf(stringAt(cluster, 'spec', 'resources', 'limits', 'memory') ?? '2Gi') ?? 0;
+      const conf = stringAt(cluster, 'spec', 'rabbitmq', 'additionalConfig') ?? '';
+      const relative = /^\s*disk_free_limit\.relative\s*=\s*([\d.]+)/m.exec(conf)?.[1];
+      const absolute = /^\s*disk_free_limit\.absolute\s*=\s*(\S+)/m.exec(conf)?.[1];
+      const free = relative ? Number(relative) * memory : (bytesOf(absolute) ?? 50_000_000);
+      const wanted = 1.5 * (maxBytes + STREAM_SEGMENT_BYTES) + free;
+      if (volume >= wanted) return [];
+      const gib = (n: number) => `${(n / 1024 ** 3).toFixed(1)} GiB`;
+      return [
+        {
+          rule: 'stream-storage' as const,
+          object: describe(cluster),
+          message: `${describe(cluster)}: its volume (${gib(volume)}) must hold 1.5 x (CHANGE_STREAM_MAX_BYTES + a 500 MB segment) + disk_free_limit = ${gib(wanted)}`,
+        },
+      ];
+    });
+}
+
 /** Every policy over a rendered set of objects; an empty list means all hold. */
 export function checkPolicies(objects: K8sObject[]): Violation[] {
   return [
@@ -960,5 +996,6 @@ export function checkCorrectness(objects: K8sObject[]): Violation[] {
     ...checkDragonflyAdmin(objects),
     ...checkRabbitmqUsers(objects),
     ...checkBackupPlugin(objects),
+    ...checkStreamStorage(objects),
   ];
 }
