@@ -221,7 +221,7 @@ export async function migrate(
   onProgress: (message: string) => void = () => undefined,
   options: MigrateOptions = DEFAULT_MIGRATE_OPTIONS,
 ): Promise<MigrateResult> {
-  await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  await takeTurn(client, onProgress);
   try {
     await client.query(BOOKKEEPING_SQL);
     const result: MigrateResult = { applied: [] };
@@ -232,6 +232,23 @@ export async function migrate(
     return result;
   } finally {
     await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+  }
+}
+
+/**
+ * Waits for the runners' advisory lock by asking, not by blocking: a runner blocked in
+ * pg_advisory_lock is an open transaction, and CREATE INDEX CONCURRENTLY in the runner holding
+ * the lock waits for every open transaction to end, so the two would deadlock. Each ask is a
+ * transaction of its own that ends at once.
+ */
+async function takeTurn(client: pg.ClientBase, onProgress: (message: string) => void): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [
+      MIGRATION_LOCK_KEY,
+    ]);
+    if (rows[0]?.ok) return;
+    if (attempt === 0) onProgress('another migration runner is at work; waiting for it');
+    await sleep(100 + Math.random() * 400);
   }
 }
 

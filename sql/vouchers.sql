@@ -59,6 +59,44 @@ as $$
    where o.coupon_code = p_code;
 $$;
 
+-- A coupon as the staff desk shows it: whose it is (names, gone once purged), for which
+-- product, its state, and for a redeemed one when and through which sign-in (the redeem entry
+-- of the audit trail, by the index of migrations/000006).
+create or replace function crs.get_desk_voucher(p_code text)
+returns table (
+  code             text,
+  order_id         text,
+  product_id       text,
+  product_name     text,
+  first_name       text,
+  last_name        text,
+  status           text,
+  redeemed_at      timestamptz,
+  redeemed_by      text,
+  redeemed_actor   text,
+  redeemed_session text
+)
+language sql
+stable
+security definer
+set search_path = crs, pg_temp
+as $$
+  select o.coupon_code, o.order_id, o.product_id, p.name, o.first_name, o.last_name, o.status,
+         o.redeemed_at, o.redeemed_by, a.actor_id, a.session_id
+    from crs.orders o
+    join crs.products p using (product_id)
+    left join lateral (
+      select l.actor_id, l.session_id
+        from crs.audit_log l
+       where l.action = 'redeem'
+         and l.details ->> 'outcome' = 'redeemed'
+         and l.details ->> 'orderId' = o.order_id
+       order by l.id desc
+       limit 1
+    ) a on true
+   where o.coupon_code = p_code;
+$$;
+
 -- Redeems a coupon once. The order row is locked, so of any number of concurrent calls for
 -- one code exactly one gets 'redeemed'. Outcomes: redeemed, already_redeemed, cancelled,
 -- not_found.
@@ -120,4 +158,6 @@ revoke all on function crs.redeem_voucher(text, text, jsonb) from public;
 grant execute on function crs.voucher_render_data(text) to crs_renderer;
 grant execute on function crs.record_voucher(text, text) to crs_renderer;
 grant execute on function crs.get_voucher(text) to crs_api;
+revoke all on function crs.get_desk_voucher(text) from public;
+grant execute on function crs.get_desk_voucher(text) to crs_api;
 grant execute on function crs.redeem_voucher(text, text, jsonb) to crs_api;

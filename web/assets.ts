@@ -1,6 +1,6 @@
 /**
  * The pages' static files, served by the API itself (no CDN: the pages work offline and under
- * a CSP that allows scripts and styles from this origin only): htmx from node_modules, and
+ * a CSP that allows scripts and styles from this origin only): htmx and jsQR from node_modules, and
  * web/assets/. Read once at start; each URL carries a content hash so browsers may cache it
  * for good, and a new release is a new URL.
  */
@@ -27,6 +27,10 @@ const SOURCES: Record<string, { path: string; type: string }> = {
     type: 'text/javascript; charset=utf-8',
   },
   'app.js': { path: join(packageRoot, 'web', 'assets', 'app.js'), type: 'text/javascript; charset=utf-8' },
+  // The staff desk's QR reader: jsQR (plain JavaScript, no WebAssembly, so the CSP stays
+  // script-src 'self'), and the few lines that feed it camera frames.
+  'jsQR.js': { path: require.resolve('jsqr/dist/jsQR.js'), type: 'text/javascript; charset=utf-8' },
+  'scan.js': { path: join(packageRoot, 'web', 'assets', 'scan.js'), type: 'text/javascript; charset=utf-8' },
   'app.css': { path: join(packageRoot, 'web', 'assets', 'app.css'), type: 'text/css; charset=utf-8' },
   'icon.svg': { path: join(packageRoot, 'web', 'assets', 'icon.svg'), type: 'image/svg+xml' },
 };

@@ -1,11 +1,11 @@
 /**
- * /staff: look up a coupon code and redeem it once. The same database calls as the staff API
+ * /staff: scan a voucher's QR code (or type its code), see whose it is, and redeem it once. The same database calls as the staff API
  * (api/vouchers/staffRoutes.ts), behind a staff session instead of a bearer token.
  */
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { auditActor } from '../api/admin/auditActor.js';
-import { lookupVoucher, redeemVoucher } from '../api/database/vouchers.js';
+import { lookupDeskVoucher, redeemVoucher } from '../api/database/vouchers.js';
 import { normaliseCouponCode } from '../api/vouchers/couponCode.js';
 import { isHtmx, stringsOf, readCheckedForm, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
@@ -28,6 +28,7 @@ export function makeStaffPages(kit: WebKit): Router {
             title: t.staff.title,
             main: staffDesk(t, { code, result, csrf }),
             nav: signOutForm(t, session.path, csrf),
+            scripts: ['jsQR.js', 'scan.js'],
           },
         );
     setPageHeaders(ctx);
@@ -37,7 +38,7 @@ export function makeStaffPages(kit: WebKit): Router {
     const given = typeof ctx.query['code'] === 'string' ? ctx.query['code'].slice(0, 64) : '';
     if (given.trim() === '') return answer(ctx, '', { kind: 'none' });
     const code = normaliseCouponCode(given);
-    const voucher = code ? await lookupVoucher(deps.pool, code) : undefined;
+    const voucher = code ? await lookupDeskVoucher(deps.pool, code) : undefined;
     if (!voucher) {
       ctx.status = 404;
       return answer(ctx, given, { kind: 'not_found', code: given });
@@ -55,7 +56,7 @@ export function makeStaffPages(kit: WebKit): Router {
       ctx.status = 404;
       return answer(ctx, given, { kind: 'not_found', code: given });
     }
-    const voucher = await lookupVoucher(deps.pool, code);
+    const voucher = await lookupDeskVoucher(deps.pool, code);
     if (result.outcome !== 'redeemed' || !voucher) {
       ctx.status = 409;
       return answer(ctx, given, { kind: 'refused', voucher, redeemedAt: result.redeemedAt });

@@ -64,6 +64,20 @@ export interface Strings {
     alreadyRedeemed: (at: string | undefined) => string;
     refusedCancelled: string;
     order: string;
+    customer: string;
+    product: string;
+    /** Who redeemed it: the role, and the sign-in it used when known. */
+    redeemedBy: (role: string, signIn: string | undefined) => string;
+    scan: {
+      start: string;
+      stop: string;
+      point: string;
+      read: string;
+      refused: string;
+      noCamera: string;
+      failed: string;
+      video: string;
+    };
   };
   admin: {
     title: string;
@@ -191,6 +205,19 @@ export const en: Strings = {
     alreadyRedeemed: (at) => (at ? `Refused: already redeemed on ${at}.` : 'Refused: already redeemed.'),
     order: 'Order',
     refusedCancelled: 'Refused: this order was cancelled.',
+    customer: 'Name',
+    product: 'Product',
+    redeemedBy: (role, signIn) => `By ${role}${signIn ? ` (sign-in ${signIn})` : ''}.`,
+    scan: {
+      start: 'Scan the QR code',
+      stop: 'Stop the camera',
+      point: "Point the camera at the voucher's QR code.",
+      read: 'Read the code; looking it up.',
+      refused: 'The camera is not allowed. Allow it in the browser, or type the code below.',
+      noCamera: 'No camera found. Type the code below.',
+      failed: 'The camera could not start. Type the code below.',
+      video: 'Camera view',
+    },
   },
   admin: {
     title: 'Admin: stock and orders',

@@ -30,6 +30,46 @@ export async function lookupVoucher(pool: Pool, code: string): Promise<VoucherLo
   );
 }
 
+/** A coupon as the staff desk shows it (crs.get_desk_voucher): whose, for what, redeemed by whom. */
+export interface DeskVoucher extends VoucherLookup {
+  productName: string;
+  /** Null once personal data was purged (PII_RETENTION_DAYS). */
+  customerName: string | null;
+  /** Who redeemed it: the role, and the sign-in (token fingerprint, page session) it used. */
+  redeemedBy: { role: string; actor: string | null; session: string | null } | null;
+}
+
+export async function lookupDeskVoucher(pool: Pool, code: string): Promise<DeskVoucher | undefined> {
+  const { rows } = await pool.query<{
+    code: string;
+    order_id: string;
+    product_id: string;
+    product_name: string;
+    first_name: string | null;
+    last_name: string | null;
+    status: string;
+    redeemed_at: Date | null;
+    redeemed_by: string | null;
+    redeemed_actor: string | null;
+    redeemed_session: string | null;
+  }>({ name: 'get_desk_voucher', text: 'select * from crs.get_desk_voucher($1)', values: [code] });
+  const row = rows[0];
+  if (!row) return undefined;
+  const names = [row.first_name, row.last_name].filter((name) => name !== null && name !== '');
+  return {
+    code: row.code,
+    orderId: row.order_id,
+    productId: row.product_id,
+    productName: row.product_name,
+    customerName: names.length > 0 ? names.join(' ') : null,
+    status: row.status,
+    redeemedAt: row.redeemed_at,
+    redeemedBy: row.redeemed_by
+      ? { role: row.redeemed_by, actor: row.redeemed_actor, session: row.redeemed_session }
+      : null,
+  };
+}
+
 export interface RedeemResult {
   outcome: 'redeemed' | 'already_redeemed' | 'cancelled' | 'not_found';
   orderId: string | null;

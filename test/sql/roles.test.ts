@@ -210,6 +210,8 @@ t.test(
     );
     const executable = Object.fromEntries(functions.map((row) => [row.role, row.names]));
     t.same(executable['crs_api'], [
+      // The staff desk's view of a coupon: names, product, who redeemed it (sql/vouchers.sql).
+      'get_desk_voucher',
       'get_order',
       'get_stock',
       'get_voucher',

@@ -17,7 +17,7 @@ export const VIEWPORTS = {
   phone: { width: 360, height: 740 },
 } as const;
 
-export async function launchBrowser(t: Test): Promise<Browser> {
+export async function launchBrowser(t: Test, extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
   }
@@ -32,6 +32,7 @@ export async function launchBrowser(t: Test): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
   t.teardown(() => browser.close());

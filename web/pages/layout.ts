@@ -54,7 +54,7 @@ export function setPageHeaders(ctx: Context): void {
 /** `wide`: the page may use the screen's width (admin's tables), not only a reading column. */
 export function page(
   kit: PageKit,
-  options: { title: string; main: Html; nav?: Html; wide?: boolean },
+  options: { title: string; main: Html; nav?: Html; wide?: boolean; scripts?: string[] },
 ): string {
   const { t, assets } = kit;
   return documentText(
@@ -68,6 +68,7 @@ export function page(
         <link rel="stylesheet" href="${assetUrl(assets, 'app.css')}" />
         <script src="${assetUrl(assets, 'htmx.min.js')}" defer></script>
         <script src="${assetUrl(assets, 'app.js')}" defer></script>
+        ${(options.scripts ?? []).map((name) => html`<script src="${assetUrl(assets, name)}" defer></script>`)}
       </head>
       <body>
         <a class="skip" href="#main">${t.skipToContent}</a>

@@ -4,9 +4,9 @@
  */
 import type { AuditEntry, OrderSummary } from '../../api/database/admin.js';
 import type { Stock } from '../../api/database/stock.js';
-import type { VoucherLookup } from '../../api/database/vouchers.js';
+import type { DeskVoucher } from '../../api/database/vouchers.js';
 import { CSRF_FIELD } from '../csrf.js';
-import { html, type Html } from '../html.js';
+import { Html, html } from '../html.js';
 import type { Strings } from '../strings.js';
 
 export function signInForm(
@@ -55,9 +55,31 @@ export function signOutForm(t: Strings, path: string, csrf: string): Html {
 export type LookupResult =
   | { kind: 'none' }
   | { kind: 'not_found'; code: string }
-  | { kind: 'found'; voucher: VoucherLookup }
-  | { kind: 'redeemed'; voucher: VoucherLookup }
-  | { kind: 'refused'; voucher: VoucherLookup | undefined; redeemedAt: Date | null };
+  | { kind: 'found'; voucher: DeskVoucher }
+  | { kind: 'redeemed'; voucher: DeskVoucher }
+  | { kind: 'refused'; voucher: DeskVoucher | undefined; redeemedAt: Date | null };
+
+/** Whose voucher, for what, in which state: what staff check before handing anything over. */
+function voucherDetails(t: Strings, voucher: DeskVoucher): Html {
+  const by = voucher.redeemedBy;
+  const signIn = by?.session ? `#${by.session.slice(0, 8)}` : (by?.actor ?? undefined);
+  return html`<dl class="voucher">
+    <dt>${t.staff.customer}</dt>
+    <dd class="customer">${voucher.customerName ?? t.admin.personalDataRemoved}</dd>
+    <dt>${t.staff.product}</dt>
+    <dd>${voucher.productName}</dd>
+    <dt>${t.staff.code}</dt>
+    <dd><code>${voucher.code}</code></dd>
+    <dt>${t.admin.status}</dt>
+    <dd>
+      ${t.staff.status[voucher.status] ?? voucher.status}${
+        voucher.redeemedAt ? ` (${t.formatTime(voucher.redeemedAt)})` : ''
+      }${by ? html`<br />${t.staff.redeemedBy(by.role, signIn)}` : ''}
+    </dd>
+    <dt>${t.staff.order}</dt>
+    <dd>${voucher.orderId}</dd>
+  </dl>`;
+}
 
 /** What staff see about one code, and the redeem button while it can be redeemed. */
 export function lookupResult(t: Strings, result: LookupResult, csrf: string): Html {
@@ -66,13 +88,13 @@ export function lookupResult(t: Strings, result: LookupResult, csrf: string): Ht
     return html`<div class="result refused" role="alert"><p>${t.staff.notFound}</p></div>`;
   }
   if (result.kind === 'redeemed') {
-    return html`<div class="result ok" role="status">
+    return html`<div class="result ok" role="status" data-outcome="redeemed">
       <p><strong>${t.staff.redeemed(t.formatTime(result.voucher.redeemedAt ?? new Date()))}</strong></p>
-      <p>${t.staff.code}: <code>${result.voucher.code}</code></p>
+      ${voucherDetails(t, result.voucher)}
     </div>`;
   }
   if (result.kind === 'refused') {
-    return html`<div class="result refused" role="alert">
+    return html`<div class="result refused" role="alert" data-outcome="refused">
       <p>
         <strong
           >${
@@ -82,23 +104,21 @@ export function lookupResult(t: Strings, result: LookupResult, csrf: string): Ht
           }</strong
         >
       </p>
+      ${result.voucher ? voucherDetails(t, result.voucher) : ''}
     </div>`;
   }
   const { voucher } = result;
   const redeemable = voucher.status === 'reserved' || voucher.status === 'voucher_ready';
-  return html`<div class="result">
-    <dl>
-      <dt>${t.staff.code}</dt>
-      <dd><code>${voucher.code}</code></dd>
-      <dt>${t.staff.order}</dt>
-      <dd>${voucher.orderId}</dd>
-      <dt>${t.admin.status}</dt>
-      <dd>
-        ${t.staff.status[voucher.status] ?? voucher.status}${
-          voucher.redeemedAt ? ` (${t.formatTime(voucher.redeemedAt)})` : ''
-        }
-      </dd>
-    </dl>
+  const refusal =
+    voucher.status === 'cancelled'
+      ? t.staff.refusedCancelled
+      : t.staff.alreadyRedeemed(voucher.redeemedAt ? t.formatTime(voucher.redeemedAt) : undefined);
+  return html`<div
+    class="result${redeemable ? '' : ' refused'}"
+    data-outcome="found"
+    ${redeemable ? '' : new Html('role="alert"')}
+  >
+    ${redeemable ? '' : html`<p><strong>${refusal}</strong></p>`} ${voucherDetails(t, voucher)}
     ${
       redeemable
         ? html`<form
@@ -111,10 +131,35 @@ export function lookupResult(t: Strings, result: LookupResult, csrf: string): Ht
           >
             <input type="hidden" name="${CSRF_FIELD}" value="${csrf}" />
             <input type="hidden" name="code" value="${voucher.code}" />
-            <button type="submit" class="button" id="redeem">${t.staff.redeem}</button>
+            <button type="submit" class="button big" id="redeem">${t.staff.redeem}</button>
           </form>`
         : ''
     }
+  </div>`;
+}
+
+/**
+ * The camera and its QR reader (web/assets/scan.js), hidden until the script finds a camera API
+ * and jsQR; the words it shows come from these data attributes.
+ */
+function scanner(t: Strings): Html {
+  const s = t.staff.scan;
+  return html`<div
+    class="scanner"
+    data-scanner
+    hidden
+    data-msg-point="${s.point}"
+    data-msg-read="${s.read}"
+    data-msg-refused="${s.refused}"
+    data-msg-no-camera="${s.noCamera}"
+    data-msg-failed="${s.failed}"
+  >
+    <button type="button" class="button secondary" data-scan-start>${s.start}</button>
+    <div class="scanner-view" data-scan-view hidden>
+      <video data-scan-video playsinline muted aria-label="${s.video}"></video>
+      <button type="button" class="link" data-scan-stop>${s.stop}</button>
+    </div>
+    <p class="hint" data-scan-status role="status" aria-live="polite"></p>
   </div>`;
 }
 
@@ -122,6 +167,7 @@ export function staffDesk(t: Strings, options: { code: string; result: LookupRes
   return html`<h1>${t.staff.title}</h1>
     <section class="card" aria-labelledby="lookup-heading">
       <h2 id="lookup-heading">${t.staff.lookupHeading}</h2>
+      ${scanner(t)}
       <form
         role="search"
         method="get"
