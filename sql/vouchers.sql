@@ -61,7 +61,7 @@ $$;
 
 -- A coupon as the staff desk shows it: whose it is (names, gone once purged), for which
 -- product, its state, and for a redeemed one when and through which sign-in (the redeem entry
--- of the audit trail, by the index of migrations/000006).
+-- of the audit trail, by the index of migrations/000006_desk_and_search_indexes.sql).
 create or replace function crs.get_desk_voucher(p_code text)
 returns table (
   code             text,

@@ -31,6 +31,10 @@ const SOURCES: Record<string, { path: string; type: string }> = {
   // script-src 'self'), and the few lines that feed it camera frames.
   'jsQR.js': { path: require.resolve('jsqr/dist/jsQR.js'), type: 'text/javascript; charset=utf-8' },
   'scan.js': { path: join(packageRoot, 'web', 'assets', 'scan.js'), type: 'text/javascript; charset=utf-8' },
+  'admin.js': {
+    path: join(packageRoot, 'web', 'assets', 'admin.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
   'app.css': { path: join(packageRoot, 'web', 'assets', 'app.css'), type: 'text/css; charset=utf-8' },
   'icon.svg': { path: join(packageRoot, 'web', 'assets', 'icon.svg'), type: 'image/svg+xml' },
 };

@@ -113,6 +113,29 @@ export interface Strings {
     auditOutcomes: Record<string, string>;
     auditTotals: (before: string, after: string) => string;
     auditRequest: (requestId: string) => string;
+    searchHeading: string;
+    searchLabel: string;
+    searchHint: string;
+    search: string;
+    searchResults: (query: string, count: number) => string;
+    noResults: string;
+    couponCode: string;
+    olderOrders: string;
+    newestOrders: string;
+    olderAudit: string;
+    newestAudit: string;
+    exportCsv: string;
+    pages: string;
+    pipeline: {
+      heading: string;
+      chart: string;
+      remaining: string;
+      ordersLastMinute: string;
+      replicationLag: string;
+      renderJobs: string;
+      vouchersLastMinute: string;
+      oldestWithoutVoucher: string;
+    };
   };
   notFoundPage: string;
   backHome: string;
@@ -260,6 +283,30 @@ export const en: Strings = {
     },
     auditTotals: (before, after) => `total ${before} → ${after}`,
     auditRequest: (requestId) => `request ${requestId}`,
+    searchHeading: 'Find an order',
+    searchLabel: 'Order, coupon code, phone or name',
+    searchHint: 'An order id or coupon code exactly; a phone in any format; at least 3 letters of a name.',
+    search: 'Search',
+    searchResults: (query, count) =>
+      count === 0 ? `Nothing found for “${query}”.` : `${count} found for “${query}” (newest first).`,
+    noResults: 'Nothing found.',
+    couponCode: 'Coupon code',
+    olderOrders: 'Older orders',
+    newestOrders: 'Newest orders',
+    olderAudit: 'Older entries',
+    newestAudit: 'Newest entries',
+    exportCsv: 'Download every order (CSV)',
+    pages: 'Pages',
+    pipeline: {
+      heading: 'Live: orders and the pipeline',
+      chart: 'Orders per minute, last 30 minutes:',
+      remaining: 'Stock remaining',
+      ordersLastMinute: 'Orders this minute',
+      replicationLag: 'Change capture behind by',
+      renderJobs: 'Vouchers waiting to be drawn',
+      vouchersLastMinute: 'Vouchers stored in the last minute',
+      oldestWithoutVoucher: 'Oldest order without a voucher',
+    },
   },
   notFoundPage: 'There is nothing at this address.',
   backHome: 'Go to the product page',

@@ -210,6 +210,8 @@ t.test(
     );
     const executable = Object.fromEntries(functions.map((row) => [row.role, row.names]));
     t.same(executable['crs_api'], [
+      // The admin page's CSV export (all of a product's orders, page by page).
+      'export_orders',
       // The staff desk's view of a coupon: names, product, who redeemed it (sql/vouchers.sql).
       'get_desk_voucher',
       'get_order',
@@ -217,13 +219,17 @@ t.test(
       'get_voucher',
       'list_orders',
       'list_products',
+      'orders_page',
       'orders_with_vouchers',
+      // The admin page's live pipeline panel (sql/admin.sql).
+      'pipeline_status',
       'place_order',
       'place_orders',
       'read_audit_log',
       'redeem_voucher',
       // Readiness compares it with the migrations the release ships (common/schemaVersion.ts).
       'schema_version',
+      'search_orders',
       'upsert_product',
     ]);
     t.same(executable['crs_cdc'], [

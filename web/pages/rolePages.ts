@@ -2,7 +2,7 @@
  * The staff and admin pages: sign-in, the coupon desk, the stock and orders overview, and the
  * audit trail.
  */
-import type { AuditEntry, OrderSummary } from '../../api/database/admin.js';
+import type { AuditEntry, FoundOrder, OrderSummary, PipelineStatus } from '../../api/database/admin.js';
 import type { Stock } from '../../api/database/stock.js';
 import type { DeskVoucher } from '../../api/database/vouchers.js';
 import { CSRF_FIELD } from '../csrf.js';
@@ -209,7 +209,7 @@ export function productsTable(
       ${options.message ? html`<p class="result ok" role="status">${options.message}</p>` : ''}
       ${options.error ? html`<p class="result refused" role="alert">${options.error}</p>` : ''}
     </div>
-    <div class="table-scroll">
+    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="products-heading">
       <table class="reflow">
         <thead>
           <tr>
@@ -269,13 +269,38 @@ export function productsTable(
   </section>`;
 }
 
-export function ordersTable(t: Strings, productName: string, orders: OrderSummary[]): Html {
-  return html`<section class="card" aria-labelledby="orders-heading">
-    <h2 id="orders-heading">${t.admin.ordersHeading}: ${productName}</h2>
+/** Links to the next page and back to the first, as a labelled navigation. */
+function pager(t: Strings, links: { href: string; text: string }[]): Html {
+  if (links.length === 0) return html``;
+  return html`<nav class="pager" aria-label="${t.admin.pages}">
+    ${links.map((link) => html`<a class="button secondary" href="${link.href}">${link.text}</a>`)}
+  </nav>`;
+}
+
+export function ordersTable(
+  t: Strings,
+  options: {
+    productId: string;
+    productName: string;
+    orders: OrderSummary[];
+    /** The next (older) page's URL, when there may be one. */
+    older?: string | undefined;
+    /** The first page's URL, when this is not it. */
+    newest?: string | undefined;
+  },
+): Html {
+  const { orders } = options;
+  return html`<section class="card" id="orders" aria-labelledby="orders-heading">
+    <h2 id="orders-heading">${t.admin.ordersHeading}: ${options.productName}</h2>
+    <p>
+      <a href="/admin/products/${encodeURIComponent(options.productId)}/orders.csv" download
+        >${t.admin.exportCsv}</a
+      >
+    </p>
     ${
       orders.length === 0
         ? html`<p>${t.admin.noOrders}</p>`
-        : html`<div class="table-scroll">
+        : html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="orders-heading">
             <table class="reflow">
               <thead>
                 <tr>
@@ -288,7 +313,7 @@ export function ordersTable(t: Strings, productName: string, orders: OrderSummar
               <tbody>
                 ${orders.map(
                   (o) =>
-                    html`<tr>
+                    html`<tr data-order-id="${o.orderId}">
                       <td data-label="${t.admin.orderId}"><code>${o.orderId}</code></td>
                       <td data-label="${t.admin.customer}">
                         ${o.customer ?? html`<span class="hint">${t.admin.personalDataRemoved}</span>`}
@@ -300,6 +325,123 @@ export function ordersTable(t: Strings, productName: string, orders: OrderSummar
               </tbody>
             </table>
           </div>`
+    }
+    ${pager(t, [
+      ...(options.newest ? [{ href: options.newest, text: t.admin.newestOrders }] : []),
+      ...(options.older ? [{ href: options.older, text: t.admin.olderOrders }] : []),
+    ])}
+  </section>`;
+}
+
+/**
+ * The pipeline panel: figures as they are now, kept current by web/assets/admin.js from
+ * /admin/pipeline/events (the chart is drawn there too).
+ */
+export function pipelinePanel(
+  t: Strings,
+  options: {
+    productId: string;
+    productName: string;
+    stock: { remaining: number; total: number };
+    status: PipelineStatus;
+  },
+): Html {
+  const p = t.admin.pipeline;
+  const { status } = options;
+  const figure = (name: string, label: string, value: string) =>
+    html`<div class="figure">
+      <dt>${label}</dt>
+      <dd data-figure="${name}">${value}</dd>
+    </div>`;
+  const lag = status.replicationLagBytes;
+  const oldest = status.oldestWithoutVoucherSeconds;
+  return html`<section
+    class="card"
+    id="pipeline"
+    aria-labelledby="pipeline-heading"
+    data-pipeline
+    data-events="/admin/pipeline/events?productId=${encodeURIComponent(options.productId)}"
+    data-chart-label="${p.chart}"
+  >
+    <h2 id="pipeline-heading">${p.heading}: ${options.productName}</h2>
+    <p class="hint">${p.chart}</p>
+    <div class="chart" data-chart aria-live="off">
+      <p class="visually-hidden">${status.ordersPerMinute.join(', ')}</p>
+    </div>
+    <dl class="figures">
+      ${figure('remaining', p.remaining, `${options.stock.remaining} / ${options.stock.total}`)}
+      ${figure('orders-last-minute', p.ordersLastMinute, String(status.ordersPerMinute.at(-1) ?? 0))}
+      ${figure('replication-lag', p.replicationLag, lag === null ? '–' : `${lag} B`)}
+      ${figure('render-jobs', p.renderJobs, String(status.renderJobsWaiting))}
+      ${figure('vouchers-last-minute', p.vouchersLastMinute, String(status.vouchersLastMinute))}
+      ${figure('oldest-without-voucher', p.oldestWithoutVoucher, oldest === null ? '–' : `${Math.round(oldest)} s`)}
+    </dl>
+  </section>`;
+}
+
+/** The search form, and what it found when a query was given. */
+export function searchSection(t: Strings, options: { query: string; found: FoundOrder[] | undefined }): Html {
+  const { found } = options;
+  return html`<section class="card" id="search" aria-labelledby="search-heading">
+    <h2 id="search-heading">${t.admin.searchHeading}</h2>
+    <form role="search" method="get" action="/admin#search" class="search" novalidate>
+      <div class="field">
+        <label for="q">${t.admin.searchLabel}</label>
+        <p class="hint" id="q-hint">${t.admin.searchHint}</p>
+        <input
+          id="q"
+          name="q"
+          type="search"
+          value="${options.query}"
+          maxlength="100"
+          autocomplete="off"
+          spellcheck="false"
+          aria-describedby="q-hint"
+        />
+      </div>
+      <button type="submit" class="button">${t.admin.search}</button>
+    </form>
+    ${
+      found === undefined
+        ? ''
+        : html`<p role="status">${t.admin.searchResults(options.query, found.length)}</p>
+            ${
+              found.length === 0
+                ? ''
+                : html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="search-heading">
+                    <table class="reflow">
+                      <thead>
+                        <tr>
+                          <th scope="col">${t.admin.orderId}</th>
+                          <th scope="col">${t.admin.product}</th>
+                          <th scope="col">${t.admin.customer}</th>
+                          <th scope="col">${t.admin.couponCode}</th>
+                          <th scope="col">${t.admin.status}</th>
+                          <th scope="col">${t.admin.createdAt}</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        ${found.map(
+                          (o) =>
+                            html`<tr data-order-id="${o.orderId}">
+                              <td data-label="${t.admin.orderId}"><code>${o.orderId}</code></td>
+                              <td data-label="${t.admin.product}">
+                                <a href="/admin?productId=${encodeURIComponent(o.productId)}#orders"
+                                  >${o.productId}</a
+                                >
+                              </td>
+                              <td data-label="${t.admin.customer}">
+                                ${o.customer ?? html`<span class="hint">${t.admin.personalDataRemoved}</span>`}
+                              </td>
+                              <td data-label="${t.admin.couponCode}"><code>${o.couponCode}</code></td>
+                              <td data-label="${t.admin.status}">${t.staff.status[o.status] ?? o.status}</td>
+                              <td data-label="${t.admin.createdAt}">${t.formatTime(o.createdAt)}</td>
+                            </tr>`,
+                        )}
+                      </tbody>
+                    </table>
+                  </div>`
+            }`
     }
   </section>`;
 }
@@ -315,13 +457,17 @@ function auditWhat(t: Strings, entry: AuditEntry): string {
 }
 
 /** The latest audit entries: who changed stock or redeemed, when, and what came of it. */
-export function auditTable(t: Strings, entries: AuditEntry[]): Html {
+export function auditTable(
+  t: Strings,
+  entries: AuditEntry[],
+  pages: { older?: string | undefined; newest?: string | undefined } = {},
+): Html {
   return html`<section class="card" id="audit" aria-labelledby="audit-heading">
     <h2 id="audit-heading">${t.admin.auditHeading}</h2>
     ${
       entries.length === 0
         ? html`<p>${t.admin.noAudit}</p>`
-        : html`<div class="table-scroll">
+        : html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="audit-heading">
             <table class="reflow">
               <thead>
                 <tr>
@@ -356,5 +502,9 @@ export function auditTable(t: Strings, entries: AuditEntry[]): Html {
             </table>
           </div>`
     }
+    ${pager(t, [
+      ...(pages.newest ? [{ href: pages.newest, text: t.admin.newestAudit }] : []),
+      ...(pages.older ? [{ href: pages.older, text: t.admin.olderAudit }] : []),
+    ])}
   </section>`;
 }
