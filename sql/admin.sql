@@ -31,30 +31,8 @@ as $$
          end;
 $$;
 
--- The newest orders first (all products, or one), at most p_limit (1..500) of them. The
--- customer is null once the order's personal data was purged.
-create or replace function crs.list_orders(p_product_id text, p_limit integer)
-returns table (
-  order_id    text,
-  product_id  text,
-  status      text,
-  customer    text,
-  created_at  timestamptz,
-  redeemed_at timestamptz
-)
-language sql
-stable
-security definer
-set search_path = crs, pg_temp
-as $$
-  select o.order_id, o.product_id, o.status,
-         crs.customer_label(o.first_name, o.last_name, o.phone, o.purged_at),
-         o.created_at, o.redeemed_at
-    from crs.orders o
-   where p_product_id is null or o.product_id = p_product_id
-   order by o.created_at desc, o.order_id
-   limit greatest(1, least(coalesce(p_limit, 50), 500));
-$$;
+-- The admin page's first list of orders, replaced by crs.orders_page (paged).
+drop function if exists crs.list_orders(text, integer);
 
 -- One page of a product's orders, newest first: those before (p_before_created,
 -- p_before_order), the last row of the previous page, when given (keyset paging: every page
@@ -259,9 +237,7 @@ as $$
 $$;
 
 revoke all on function crs.list_products() from public;
-revoke all on function crs.list_orders(text, integer) from public;
 grant execute on function crs.list_products() to crs_api;
-grant execute on function crs.list_orders(text, integer) to crs_api;
 revoke all on function crs.customer_label(text, text, text, timestamptz) from public;
 revoke all on function crs.orders_page(text, integer, timestamptz, text) from public;
 grant execute on function crs.orders_page(text, integer, timestamptz, text) to crs_api;

@@ -28,26 +28,6 @@ export interface OrderSummary {
   redeemedAt: Date | null;
 }
 
-/** crs.list_orders (sql/admin.sql): the newest orders of a product. */
-export async function listOrders(pool: Pool, productId: string, limit: number): Promise<OrderSummary[]> {
-  const { rows } = await pool.query<{
-    order_id: string;
-    product_id: string;
-    status: string;
-    customer: string | null;
-    created_at: Date;
-    redeemed_at: Date | null;
-  }>({ name: 'list_orders', text: 'select * from crs.list_orders($1, $2)', values: [productId, limit] });
-  return rows.map((row) => ({
-    orderId: row.order_id,
-    productId: row.product_id,
-    status: row.status,
-    customer: row.customer,
-    createdAt: row.created_at,
-    redeemedAt: row.redeemed_at,
-  }));
-}
-
 interface OrderSummaryRow {
   order_id: string;
   product_id: string;

@@ -48,8 +48,11 @@ t.test('the figures move as orders are placed, queued and their vouchers stored'
   }
   await db.owner.query('select crs.enqueue_render_jobs($1)', [placed]);
   const during = await next();
-  t.equal(during.ordersLastMinute, 5, 'five orders this minute');
-  t.equal(during.ordersPerMinute.at(-1), 5, 'the chart’s last bar');
+  // Summed over the chart: the five may straddle a minute's turn.
+  const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
+  t.equal(sum(during.ordersPerMinute), sum(before.ordersPerMinute) + 5, 'five more orders in the chart');
+  t.ok(during.ordersLastMinute >= 1, 'orders this minute');
+  t.equal(during.ordersLastMinute, during.ordersPerMinute.at(-1), 'this minute is the chart’s last bar');
   t.equal(during.remaining, 95);
   t.equal(during.renderJobsWaiting, before.renderJobsWaiting + 5, 'five vouchers waiting to be drawn');
   t.type(during.oldestWithoutVoucherSeconds, 'number', 'an order waits for its voucher');
@@ -77,8 +80,8 @@ t.test('the page draws the chart and keeps the figures current', async (t) => {
     (previous) => document.querySelector('[data-pipeline]')?.getAttribute('data-updated') !== previous,
     firstUpdate,
   );
-  await page.locator('[data-figure="orders-last-minute"]', { hasText: '6' }).waitFor();
-  t.equal(await page.locator('[data-figure="remaining"]').innerText(), '94 / 100');
+  await page.locator('[data-figure="remaining"]', { hasText: '94 / 100' }).waitFor();
+  t.not(await page.locator('[data-figure="orders-last-minute"]').innerText(), '0', 'orders this minute');
   await screenshot(page, 'admin-pipeline-desktop');
   t.same(opened.problems, [], 'no script error, CSP violation or missing asset');
 });

@@ -170,7 +170,7 @@ t.test('one order per customer still holds after the purge', async (t) => {
   const again = await db.owner.query(`select * from crs.redeem_voucher($1, 'staff')`, [code]);
   t.equal(again.rows[0].outcome, 'already_redeemed', 'redemption still answers for a purged order');
   const { rows } = await db.owner.query(
-    `select order_id, customer from crs.list_orders('purge', 500) where order_id = any ($1)`,
+    `select order_id, customer from crs.orders_page('purge', 500, null, null) where order_id = any ($1)`,
     [[purged, await placedAndAged('purge', '+358403330567', 'reserved', 0)]],
   );
   const shown = Object.fromEntries(

@@ -269,6 +269,15 @@ export function productsTable(
   </section>`;
 }
 
+/** An order's customer (shortened, or gone once purged), state and time, as table cells. */
+function orderCells(t: Strings, o: OrderSummary): Html {
+  return html`<td data-label="${t.admin.customer}">
+      ${o.customer ?? html`<span class="hint">${t.admin.personalDataRemoved}</span>`}
+    </td>
+    <td data-label="${t.admin.status}">${t.staff.status[o.status] ?? o.status}</td>
+    <td data-label="${t.admin.createdAt}">${t.formatTime(o.createdAt)}</td>`;
+}
+
 /** Links to the next page and back to the first, as a labelled navigation. */
 function pager(t: Strings, links: { href: string; text: string }[]): Html {
   if (links.length === 0) return html``;
@@ -315,11 +324,7 @@ export function ordersTable(
                   (o) =>
                     html`<tr data-order-id="${o.orderId}">
                       <td data-label="${t.admin.orderId}"><code>${o.orderId}</code></td>
-                      <td data-label="${t.admin.customer}">
-                        ${o.customer ?? html`<span class="hint">${t.admin.personalDataRemoved}</span>`}
-                      </td>
-                      <td data-label="${t.admin.status}">${t.staff.status[o.status] ?? o.status}</td>
-                      <td data-label="${t.admin.createdAt}">${t.formatTime(o.createdAt)}</td>
+                      ${orderCells(t, o)}
                     </tr>`,
                 )}
               </tbody>
@@ -414,8 +419,8 @@ export function searchSection(t: Strings, options: { query: string; found: Found
                         <tr>
                           <th scope="col">${t.admin.orderId}</th>
                           <th scope="col">${t.admin.product}</th>
-                          <th scope="col">${t.admin.customer}</th>
                           <th scope="col">${t.admin.couponCode}</th>
+                          <th scope="col">${t.admin.customer}</th>
                           <th scope="col">${t.admin.status}</th>
                           <th scope="col">${t.admin.createdAt}</th>
                         </tr>
@@ -430,12 +435,8 @@ export function searchSection(t: Strings, options: { query: string; found: Found
                                   >${o.productId}</a
                                 >
                               </td>
-                              <td data-label="${t.admin.customer}">
-                                ${o.customer ?? html`<span class="hint">${t.admin.personalDataRemoved}</span>`}
-                              </td>
                               <td data-label="${t.admin.couponCode}"><code>${o.couponCode}</code></td>
-                              <td data-label="${t.admin.status}">${t.staff.status[o.status] ?? o.status}</td>
-                              <td data-label="${t.admin.createdAt}">${t.formatTime(o.createdAt)}</td>
+                              ${orderCells(t, o)}
                             </tr>`,
                         )}
                       </tbody>
