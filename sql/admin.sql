@@ -1,9 +1,11 @@
--- The admin page's reads: every product's stock, the latest orders (a page at a time), search,
+-- The admin page's reads: the products' stock (a page at a time), the latest orders (a page at a time), search,
 -- the CSV export, and the audit trail.
 -- Personal data leaves the database already shortened (first name, last initial, the phone's
 -- last three digits): the page needs to recognise an order, not to contact anyone.
 
-create or replace function crs.list_products()
+-- Products a page at a time, by id: those after p_after when given, at most p_limit (1..200),
+-- each with its stock.
+create or replace function crs.products_page(p_after text, p_limit integer)
 returns table (product_id text, name text, total integer, remaining integer)
 language sql
 stable
@@ -11,10 +13,16 @@ security definer
 set search_path = crs, pg_temp
 as $$
   select s.product_id, s.name, s.total, s.remaining
-    from crs.products p
+    from (select p.product_id from crs.products p
+           where p_after is null or p.product_id > p_after
+           order by p.product_id
+           limit greatest(1, least(coalesce(p_limit, 25), 200))) p
    cross join lateral crs.get_stock(p.product_id) s
-   order by p.product_id;
+   order by s.product_id;
 $$;
+
+-- The first list of every product, replaced by crs.products_page.
+drop function if exists crs.list_products();
 
 -- How the admin page names a customer: first name, last initial and the phone's last three
 -- digits, enough to recognise an order, not to contact anyone; null once purged.
@@ -236,8 +244,8 @@ as $$
    limit greatest(1, least(coalesce(p_limit, 50), 500));
 $$;
 
-revoke all on function crs.list_products() from public;
-grant execute on function crs.list_products() to crs_api;
+revoke all on function crs.products_page(text, integer) from public;
+grant execute on function crs.products_page(text, integer) to crs_api;
 revoke all on function crs.customer_label(text, text, text, timestamptz) from public;
 revoke all on function crs.orders_page(text, integer, timestamptz, text) from public;
 grant execute on function crs.orders_page(text, integer, timestamptz, text) to crs_api;

@@ -10,7 +10,7 @@ import { auditActor } from '../api/admin/auditActor.js';
 import { Readable } from 'node:stream';
 import {
   exportOrders,
-  listProducts,
+  productsPage,
   ordersPage,
   parseOrderSearch,
   pipelineStatus,
@@ -40,6 +40,7 @@ import { makeRolePages } from './roleAuth.js';
 const ORDERS_SHOWN = 50;
 const AUDIT_SHOWN = 20;
 const FOUND_SHOWN = 50;
+const PRODUCTS_SHOWN = 25;
 /** The pipeline panel: its chart's minutes, and how often a stream sends the figures. */
 const PIPELINE_MINUTES = 30;
 const PIPELINE_EVERY_MS = 2_000;
@@ -53,6 +54,8 @@ interface AdminView {
   query: string;
   ordersBefore: OrderCursor | undefined;
   auditBefore: number | undefined;
+  /** The products page starts after this id. */
+  productsAfter: string | undefined;
 }
 
 function readView(ctx: Context, defaultProductId: string): AdminView {
@@ -70,6 +73,10 @@ function readView(ctx: Context, defaultProductId: string): AdminView {
   if (auditBefore !== undefined && !/^[1-9]\d{0,15}$/.test(auditBefore)) {
     problems.push({ field: 'auditBefore', message: 'must be an audit entry id' });
   }
+  const productsAfter = text('productsAfter') || undefined;
+  if (productsAfter !== undefined && !PRODUCT_ID.test(productsAfter)) {
+    problems.push({ field: 'productsAfter', message: 'must be a product id' });
+  }
   const query = text('q') ?? '';
   if (query.length > 100) problems.push({ field: 'q', message: 'must be at most 100 characters' });
   if (problems.length > 0) throw invalidRequest(problems);
@@ -78,6 +85,7 @@ function readView(ctx: Context, defaultProductId: string): AdminView {
     query,
     ordersBefore: beforeAt && beforeOrder ? { createdAt: beforeAt, orderId: beforeOrder } : undefined,
     auditBefore: auditBefore === undefined ? undefined : Number(auditBefore),
+    productsAfter,
   };
 }
 
@@ -105,13 +113,26 @@ export function makeAdminPages(kit: WebKit): Router {
   const render = async (ctx: Context, view: AdminView, notes: { message?: string; error?: string } = {}) => {
     const t = stringsOf(ctx);
     const csrf = kit.csrf.token(ctx);
-    const products = await listProducts(deps.pool);
-    const table = productsTable(t, { products, csrf, ...notes });
+    const { productId } = view;
+    const { products, next } = await productsPage(deps.pool, {
+      limit: PRODUCTS_SHOWN,
+      after: view.productsAfter,
+    });
+    const here = { productId, q: view.query || undefined };
+    const table = productsTable(t, {
+      products,
+      csrf,
+      ...notes,
+      after: view.productsAfter,
+      next: next ? adminUrl({ ...here, productsAfter: next }, 'products') : undefined,
+      first: view.productsAfter ? adminUrl(here, 'products') : undefined,
+    });
     if (isHtmx(ctx)) {
       ctx.body = table.text;
     } else {
-      const { productId } = view;
-      const product = products.find((p) => p.productId === productId);
+      // The product shown may be on another page of products than this one.
+      const stock = await getStock(deps.pool, productId);
+      const product = stock && { ...stock, productId };
       const search = parseOrderSearch(view.query, deps.config.defaultCountry);
       const found = search ? await searchOrders(deps.pool, search, FOUND_SHOWN) : undefined;
       const page = product
@@ -120,7 +141,6 @@ export function makeAdminPages(kit: WebKit): Router {
       const audit = await readAuditLog(deps.pool, { limit: AUDIT_SHOWN, before: view.auditBefore });
       const pipeline = product ? await pipelineStatus(deps.pool, productId, PIPELINE_MINUTES) : undefined;
       const lastAudit = audit[audit.length - 1];
-      const here = { productId, q: view.query || undefined };
       ctx.body = pageOf(
         { t, assets: kit.assets },
         {
@@ -162,11 +182,12 @@ export function makeAdminPages(kit: WebKit): Router {
   };
 
   /** After a change: the product's page as it is now (first page, no search). */
-  const viewOf = (productId: string): AdminView => ({
+  const viewOf = (productId: string, productsAfter?: string): AdminView => ({
     productId,
     query: '',
     ordersBefore: undefined,
     auditBefore: undefined,
+    productsAfter: productsAfter && PRODUCT_ID.test(productsAfter) ? productsAfter : undefined,
   });
 
   router.get('/admin', signedIn, async (ctx) => {
@@ -252,7 +273,9 @@ export function makeAdminPages(kit: WebKit): Router {
     if (!/^\d{1,10}$/.test(fields['total'] ?? '') || total > MAX_TOTAL) {
       ctx.status = 400;
       const problem = { field: 'total', message: `must be a whole number from 0 to ${MAX_TOTAL}` };
-      return render(ctx, viewOf(productId), { error: `${t.admin.total} ${problem.message}.` });
+      return render(ctx, viewOf(productId, fields['productsAfter']), {
+        error: `${t.admin.total} ${problem.message}.`,
+      });
     }
     if (!(await getStock(deps.pool, productId)))
       throw invalidRequest([{ field: 'productId', message: 'no such product' }]);
@@ -263,13 +286,17 @@ export function makeAdminPages(kit: WebKit): Router {
     );
     if (result.outcome === 'below_reserved') {
       ctx.status = 409;
-      return render(ctx, viewOf(productId), { error: t.admin.belowReserved(result.reserved) });
+      return render(ctx, viewOf(productId, fields['productsAfter']), {
+        error: t.admin.belowReserved(result.reserved),
+      });
     }
     deps.log.info(
       { productId, total, outcome: result.outcome, requestId: ctx.state['requestId'], via: 'admin page' },
       'product stock changed by admin',
     );
-    await render(ctx, viewOf(productId), { message: t.admin.saved(productId, total) });
+    await render(ctx, viewOf(productId, fields['productsAfter']), {
+      message: t.admin.saved(productId, total),
+    });
   });
 
   return router;

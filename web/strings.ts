@@ -126,6 +126,8 @@ export interface Strings {
     newestAudit: string;
     exportCsv: string;
     pages: string;
+    moreProducts: string;
+    firstProducts: string;
     pipeline: {
       heading: string;
       chart: string;
@@ -297,6 +299,8 @@ export const en: Strings = {
     newestAudit: 'Newest entries',
     exportCsv: 'Download every order (CSV)',
     pages: 'Pages',
+    moreProducts: 'More products',
+    firstProducts: 'First products',
     pipeline: {
       heading: 'Live: orders and the pipeline',
       chart: 'Orders per minute, last 30 minutes:',

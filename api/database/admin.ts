@@ -3,19 +3,25 @@ import type { Pool } from '../../common/db.js';
 import { normaliseCouponCode } from '../vouchers/couponCode.js';
 import type { Stock } from './stock.js';
 
-/** crs.list_products (sql/admin.sql): every product's stock. */
-export async function listProducts(pool: Pool): Promise<Stock[]> {
+/** crs.products_page (sql/admin.sql): products by id with their stock, those after `after`. */
+export async function productsPage(
+  pool: Pool,
+  options: { limit: number; after?: string | undefined },
+): Promise<{ products: Stock[]; next: string | undefined }> {
   const { rows } = await pool.query<{ product_id: string; name: string; total: number; remaining: number }>({
-    name: 'list_products',
-    text: 'select * from crs.list_products()',
+    name: 'products_page',
+    text: 'select * from crs.products_page($1, $2)',
+    values: [options.after ?? null, options.limit],
   });
-  return rows.map((row) => ({
+  const products = rows.map((row) => ({
     productId: row.product_id,
     name: row.name,
     total: row.total,
     remaining: row.remaining,
     available: row.remaining > 0,
   }));
+  const last = products[products.length - 1];
+  return { products, next: last && products.length >= options.limit ? last.productId : undefined };
 }
 
 export interface OrderSummary {

@@ -138,3 +138,44 @@ t.test('a malformed page address is refused, naming the field', async (t) => {
     t.equal(page.status, 400, query);
   }
 });
+
+t.test('products come 25 at a time; a change answers with its own page', async (t) => {
+  for (let i = 0; i < 30; i += 1) {
+    await http.request(`/api/admin/products/many-${String(i).padStart(2, '0')}`, {
+      method: 'PUT',
+      headers: admin,
+      body: { total: 10 },
+    });
+  }
+  const { rows } = await db.owner.query<{ n: number }>('select count(*)::int as n from crs.products');
+  const ids = (text: string) =>
+    [
+      ...(text.split('id="products"')[1]?.split('</section>')[0] ?? '').matchAll(
+        /id="total-([A-Za-z0-9_-]+)"/g,
+      ),
+    ].map((m) => m[1]!);
+  const first = await get('/admin');
+  const more = /href="([^"]+)">More products<\/a>/.exec(first.text)?.[1]?.replaceAll('&amp;', '&') ?? '';
+  const second = await get(more);
+  t.equal(ids(first.text).length, 25);
+  t.same(
+    [...ids(first.text), ...ids(second.text)].length,
+    rows[0]!.n,
+    'every product on one page or the other',
+  );
+  t.equal(new Set([...ids(first.text), ...ids(second.text)]).size, rows[0]!.n, 'none twice');
+  t.match(second.text, />First products<\/a>/);
+
+  // Saving a total on the second page (htmx) answers with the second page.
+  const onSecond = ids(second.text)[0]!;
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(second.text)?.[1] ?? '';
+  const after = /name="productsAfter" value="([^"]*)"/.exec(second.text)?.[1] ?? '';
+  const saved = await http.request(`/admin/products/${onSecond}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, 'hx-request': 'true' },
+    body: new URLSearchParams({ _csrf: csrf, total: '12', productsAfter: after }).toString(),
+  });
+  t.equal(saved.status, 200);
+  t.same(ids(saved.text), ids(second.text), 'the same page of products');
+  t.equal((await get('/admin?productsAfter=no%20way')).status, 400);
+});

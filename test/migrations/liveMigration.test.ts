@@ -58,6 +58,8 @@ alter table crs.orders validate constraint orders_live_names;
 function orderFlow() {
   let running = true;
   const latencies: number[] = [];
+  /** When each order was answered. */
+  const finished: number[] = [];
   const done = (async () => {
     while (running) {
       const started = Date.now();
@@ -69,10 +71,12 @@ function orderFlow() {
       });
       if (outcome !== 'reserved' && outcome !== 'duplicate_customer') throw new Error(`order: ${outcome}`);
       latencies.push(Date.now() - started);
+      finished.push(Date.now());
     }
   })();
   return {
     latencies,
+    finished,
     stop: async () => {
       running = false;
       await done;
@@ -129,7 +133,10 @@ t.test('with lock_timeout, orders never wait long behind a migration that waits'
   t.comment(
     `${flow.latencies.length} orders during the migration; the slowest took ${worst} ms (lock_timeout ${LOCK_TIMEOUT_MS} ms)`,
   );
-  t.ok(flow.latencies.length > 20, 'orders kept flowing');
+  // Not a throughput figure (this machine's speed varies): orders were answered all along
+  // the time the migration waited for its lock, not held until it had it.
+  const during = flow.finished.filter((at) => at > started + LOCK_TIMEOUT_MS && at < started + tookMs - 500);
+  t.ok(during.length >= 3, `orders kept flowing while the migration waited (${during.length} answered)`);
   t.ok(
     worst < LOCK_TIMEOUT_MS + 1_500,
     `no order waited much longer than lock_timeout (slowest ${worst} ms)`,

@@ -218,13 +218,13 @@ t.test(
       'get_order',
       'get_stock',
       'get_voucher',
-      'list_products',
       'orders_page',
       'orders_with_vouchers',
       // The admin page's live pipeline panel (sql/admin.sql).
       'pipeline_status',
       'place_order',
       'place_orders',
+      'products_page',
       'read_audit_log',
       'redeem_voucher',
       // Readiness compares it with the migrations the release ships (common/schemaVersion.ts).

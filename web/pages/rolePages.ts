@@ -201,7 +201,17 @@ export function staffDesk(t: Strings, options: { code: string; result: LookupRes
 
 export function productsTable(
   t: Strings,
-  options: { products: Stock[]; csrf: string; message?: string; error?: string },
+  options: {
+    products: Stock[];
+    csrf: string;
+    message?: string;
+    error?: string;
+    /** Where this page starts (kept by each form, so a change answers with the same page). */
+    after?: string | undefined;
+    /** The next page's and the first page's URLs, when there are. */
+    next?: string | undefined;
+    first?: string | undefined;
+  },
 ): Html {
   return html`<section class="card" id="products" aria-labelledby="products-heading">
     <h2 id="products-heading">${t.admin.productsHeading}</h2>
@@ -245,6 +255,7 @@ export function productsTable(
                     novalidate
                   >
                     <input type="hidden" name="${CSRF_FIELD}" value="${options.csrf}" />
+                    <input type="hidden" name="productsAfter" value="${options.after ?? ''}" />
                     <label class="visually-hidden" for="total-${p.productId}"
                       >${t.admin.changeTotal}: ${p.name}</label
                     >
@@ -266,6 +277,10 @@ export function productsTable(
         </tbody>
       </table>
     </div>
+    ${pager(t, [
+      ...(options.first ? [{ href: options.first, text: t.admin.firstProducts }] : []),
+      ...(options.next ? [{ href: options.next, text: t.admin.moreProducts }] : []),
+    ])}
   </section>`;
 }
 
