@@ -303,7 +303,7 @@ export const en: Strings = {
     firstProducts: 'First products',
     pipeline: {
       heading: 'Live: orders and the pipeline',
-      chart: 'Orders per minute, last 30 minutes:',
+      chart: 'Orders per minute over the last 30 minutes (bars), and the stock remaining (line):',
       remaining: 'Stock remaining',
       ordersLastMinute: 'Orders this minute',
       replicationLag: 'Change capture behind by',

@@ -74,6 +74,7 @@ t.test('the page draws the chart and keeps the figures current', async (t) => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('[data-pipeline][data-updated]').waitFor();
   t.equal(await page.locator('[data-chart] svg rect').count(), 30, 'a bar per minute');
+  t.equal(await page.locator('[data-chart] svg polyline.remaining').count(), 1, 'and the stock remaining');
   const firstUpdate = await page.locator('[data-pipeline]').getAttribute('data-updated');
   await http.request('/api/orders', { body: orderBody({ productId: 'pipeline' }) });
   await page.waitForFunction(

@@ -2,7 +2,7 @@
 /**
  * The admin page's pipeline panel, live: an EventSource on /admin/pipeline/events brings the
  * figures every few seconds (no polling), drawn as a bar chart of orders per minute and a few
- * numbers. The words come from the server (data-* on the panel); without script the panel
+ * numbers, with the stock remaining as a line over the bars. The words come from the server (data-* on the panel); without script the panel
  * shows the figures as they were when the page was made.
  */
 (function () {
@@ -34,8 +34,16 @@
     return (seconds / 3600).toFixed(1) + ' h';
   }
 
-  /** Bars of orders per minute, the newest on the right, scaled to the busiest minute. */
-  function draw(/** @type {number[]} */ counts) {
+  /**
+   * Bars of orders per minute, the newest on the right, scaled to the busiest minute; and a
+   * line of the stock remaining at the end of each minute (now, plus the orders taken since),
+   * scaled to the total.
+   */
+  function draw(
+    /** @type {number[]} */ counts,
+    /** @type {number | null} */ remaining,
+    /** @type {number | null} */ total,
+  ) {
     var chart = root.querySelector('[data-chart]');
     if (!chart) return;
     var width = 300;
@@ -58,6 +66,21 @@
       rect.setAttribute('class', 'bar');
       svg.appendChild(rect);
     });
+    if (remaining !== null && total) {
+      var after = 0;
+      var points = [];
+      for (var i = counts.length - 1; i >= 0; i -= 1) {
+        var left = Math.min(total, remaining + after);
+        points.unshift(
+          (i * bar + bar / 2).toFixed(1) + ',' + (height - 2 - (left / total) * (height - 4)).toFixed(1),
+        );
+        after += counts[i] || 0;
+      }
+      var line = document.createElementNS(SVG, 'polyline');
+      line.setAttribute('points', points.join(' '));
+      line.setAttribute('class', 'remaining');
+      svg.appendChild(line);
+    }
     var baseline = document.createElementNS(SVG, 'line');
     baseline.setAttribute('x1', '0');
     baseline.setAttribute('x2', String(width));
@@ -81,7 +104,7 @@
       'oldest-without-voucher',
       data.oldestWithoutVoucherSeconds === null ? '–' : age(data.oldestWithoutVoucherSeconds),
     );
-    draw(data.ordersPerMinute);
+    draw(data.ordersPerMinute, data.remaining, data.total);
     root.setAttribute('data-updated', String(Date.now()));
   });
   window.addEventListener('pagehide', function () {
