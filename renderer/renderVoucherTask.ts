@@ -48,14 +48,24 @@ interface OrderRow {
 }
 
 /**
- * The order to draw. CDC may queue the job a moment before the order's commit is visible to
- * other sessions (milliseconds); a few short looks cover that without paying for
- * graphile-worker's seconds-long retry backoff.
+ * What the order's voucher shows (crs.voucher_render_data). CDC may queue the job a moment
+ * before the order's commit is visible to other sessions (milliseconds); a few short looks
+ * cover that without paying for graphile-worker's seconds-long retry backoff.
  */
-async function readOrder(pool: Pool, orderId: string): Promise<OrderRow | undefined> {
+export async function readVoucherData(pool: Pool, orderId: string): Promise<VoucherData | undefined> {
   for (let look = 0; look < 5; look += 1) {
     const { rows } = await pool.query<OrderRow>('select * from crs.voucher_render_data($1)', [orderId]);
-    if (rows[0]) return rows[0];
+    const row = rows[0];
+    if (row) {
+      return {
+        orderId,
+        productName: row.product_name,
+        firstName: row.first_name,
+        lastName: row.last_name,
+        couponCode: row.coupon_code,
+        createdAt: row.created_at,
+      };
+    }
     await sleep(20 * 2 ** look);
   }
   return undefined;
@@ -73,20 +83,12 @@ export function makeRenderVoucherTask(deps: TaskDeps): Task {
       return;
     }
     const log = deps.log.child({ orderId, jobId: helpers.job.id, attempt: helpers.job.attempts });
-    const row = await readOrder(deps.pool, orderId);
-    if (!row) {
+    const data = await readVoucherData(deps.pool, orderId);
+    if (!data) {
       // The job came from a committed order, which may not be visible for a moment (CDC can
       // decode a commit just before it is): fail this attempt, graphile-worker retries soon.
       throw new Error(`order ${orderId} not found (not visible yet?)`);
     }
-    const data: VoucherData = {
-      orderId,
-      productName: row.product_name,
-      firstName: row.first_name,
-      lastName: row.last_name,
-      couponCode: row.coupon_code,
-      createdAt: row.created_at,
-    };
     const endRender = deps.metrics.renderSeconds.startTimer();
     const voucher = await renderVoucher(data, deps.fonts);
     endRender();

@@ -19,7 +19,7 @@ import {
   type OrderCursor,
 } from '../api/database/admin.js';
 import { getStock, upsertProduct } from '../api/database/stock.js';
-import { PRODUCT_ID } from '../api/http/validate.js';
+import { ORDER_ID, PRODUCT_ID } from '../api/http/validate.js';
 import { MAX_TOTAL } from '../api/admin/routes.js';
 import { productIdFromQuery } from '../api/stock/routes.js';
 import { invalidRequest, notFound } from '../common/errors.js';
@@ -46,7 +46,6 @@ const PIPELINE_MINUTES = 30;
 const PIPELINE_EVERY_MS = 2_000;
 /** A page's place in the URL: Postgres's time text and the order id (api/database/admin.ts). */
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-const ORDER_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** What the page shows, from its query string; a malformed one is a 400, never a guess. */
 interface AdminView {
@@ -130,16 +129,20 @@ export function makeAdminPages(kit: WebKit): Router {
     if (isHtmx(ctx)) {
       ctx.body = table.text;
     } else {
-      // The product shown may be on another page of products than this one.
-      const stock = await getStock(deps.pool, productId);
-      const product = stock && { ...stock, productId };
+      // The product shown may be on another page of products than this one. The page's reads
+      // are independent: they go to the pool together.
       const search = parseOrderSearch(view.query, deps.config.defaultCountry);
-      const found = search ? await searchOrders(deps.pool, search, FOUND_SHOWN) : undefined;
-      const page = product
-        ? await ordersPage(deps.pool, productId, { limit: ORDERS_SHOWN, before: view.ordersBefore })
-        : undefined;
-      const audit = await readAuditLog(deps.pool, { limit: AUDIT_SHOWN, before: view.auditBefore });
-      const pipeline = product ? await pipelineStatus(deps.pool, productId, PIPELINE_MINUTES) : undefined;
+      const [product, found, audit] = await Promise.all([
+        getStock(deps.pool, productId),
+        search ? searchOrders(deps.pool, search, FOUND_SHOWN) : undefined,
+        readAuditLog(deps.pool, { limit: AUDIT_SHOWN, before: view.auditBefore }),
+      ]);
+      const [page, pipeline] = product
+        ? await Promise.all([
+            ordersPage(deps.pool, productId, { limit: ORDERS_SHOWN, before: view.ordersBefore }),
+            pipelineStatus(deps.pool, productId, PIPELINE_MINUTES),
+          ])
+        : [undefined, undefined];
       const lastAudit = audit[audit.length - 1];
       ctx.body = pageOf(
         { t, assets: kit.assets },

@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Pool } from '../../common/db.js';
+import { ORDER_ID } from '../http/validate.js';
 import { normaliseCouponCode } from '../vouchers/couponCode.js';
 import type { Stock } from './stock.js';
 
@@ -102,7 +103,7 @@ export function parseOrderSearch(text: string, defaultCountry: string): OrderSea
     : undefined;
   const name = query.toLowerCase().replace(/\s+/g, ' ');
   return {
-    orderId: /^[A-Za-z0-9_-]{8,64}$/.test(query) ? query : null,
+    orderId: ORDER_ID.test(query) ? query : null,
     couponCode: normaliseCouponCode(query) ?? null,
     phone: phone?.isValid() ? phone.number : null,
     name: [...name].length >= 3 && /\p{L}/u.test(name) ? name : null,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { loadFonts } from '../../renderer/fonts.js';
+import { readVoucherData } from '../../renderer/renderVoucherTask.js';
 import { renderVoucher } from '../../renderer/voucherPdf.js';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, openPage, screenshot, type BrowserPage } from '../support/browser.js';
@@ -41,19 +42,9 @@ async function prepare(): Promise<Prepared> {
   });
   if (placed.status !== 201) throw new Error(`order refused: ${placed.text}`);
   const orderId = placed.json.orderId as string;
-  const { rows } = await db.owner.query('select * from crs.voucher_render_data($1)', [orderId]);
-  const row = rows[0];
-  const { pdf } = await renderVoucher(
-    {
-      orderId,
-      productName: row.product_name,
-      firstName: row.first_name,
-      lastName: row.last_name,
-      couponCode: row.coupon_code,
-      createdAt: row.created_at,
-    },
-    loadFonts(),
-  );
+  const data = await readVoucherData(db.owner, orderId);
+  if (!data) throw new Error(`no voucher data for ${orderId}`);
+  const { pdf } = await renderVoucher(data, loadFonts());
   await db.owner.query(`select crs.record_voucher($1, 'orders/' || $1 || '.pdf')`, [orderId]);
 
   const dir = await mkdtemp(join(tmpdir(), 'crs-scan-'));
@@ -73,7 +64,7 @@ async function prepare(): Promise<Prepared> {
     '--use-fake-device-for-media-stream',
     `--use-file-for-fake-video-capture=${video}`,
   ]);
-  return { orderId, couponCode: String(row.coupon_code), browser };
+  return { orderId, couponCode: data.couponCode, browser };
 }
 let prepared: Prepared;
 
