@@ -135,3 +135,25 @@ export async function everyOrderHasItsJob(db: TestDatabase, productId: string) {
   const jobs = new Set(await renderJobs(db));
   return rows.length > 0 && rows.every((row) => jobs.has(row.order_id));
 }
+
+/**
+ * Waits until the slot's consumer has acknowledged everything written before this call, i.e.
+ * applied every effect of it, change feed included: a test that freezes or kills the consumer
+ * next knows none of the earlier orders is in flight (a batch caught between its publish and
+ * its acknowledgement is sent again by the next consumer: the feed is at least once).
+ */
+export async function slotCaughtUp(db: TestDatabase, slot = `slot_${db.name}`, timeoutMs = 30_000) {
+  const { rows } = await db.owner.query<{ lsn: string }>('select pg_current_wal_insert_lsn()::text as lsn');
+  const target = rows[0]!.lsn;
+  await waitFor(
+    `the slot to confirm ${target}`,
+    async () => {
+      const { rows: slots } = await db.owner.query<{ done: boolean }>(
+        'select confirmed_flush_lsn >= $2::pg_lsn as done from pg_replication_slots where slot_name = $1',
+        [slot, target],
+      );
+      return slots[0]?.done === true;
+    },
+    timeoutMs,
+  );
+}
