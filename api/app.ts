@@ -2,21 +2,20 @@
  * The Koa application: middleware in the order a request meets it, then the routes. Built
  * from explicit dependencies so tests drive it in-process through app.callback().
  */
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import { Router } from '@koa/router';
 import type { ApiDeps } from './deps.js';
 import { makeAdminRoutes } from './admin/routes.js';
-import { renderErrors } from './http/errors.js';
-import { measureRequests } from './http/metrics.js';
-import { requestContext } from './http/requestContext.js';
-import { securityHeaders } from './http/securityHeaders.js';
+import { renderErrors } from '../http/errors.js';
+import { measureRequests } from '../http/metrics.js';
+import { requestContext } from '../http/requestContext.js';
+import { securityHeaders } from '../http/securityHeaders.js';
 import { makeHealthRoutes } from './health/routes.js';
 import { makeOpenApiDocument } from './openapi/document.js';
 import { makeOrderRoutes, type OrderHtmlResponder } from './orders/routes.js';
 import { makeStockRoutes } from './stock/routes.js';
 import { makeVoucherRoutes } from './vouchers/routes.js';
 import { makeStaffRoutes } from './vouchers/staffRoutes.js';
-import { makeWeb } from '../web/routes.js';
 
 /**
  * Every router of the API; test/api/openapi.test.ts compares their routes with the document.
@@ -39,7 +38,25 @@ export function makeRouters(deps: ApiDeps, html?: OrderHtmlResponder): Router[] 
   ];
 }
 
-export function makeApp(deps: ApiDeps, extraRouters: Router[] = []): Koa {
+/**
+ * The pages (web/) as the app takes them: plugged in by whoever composes the process
+ * (cli/commands/api.ts), so the API never imports the pages; the pages build on the API.
+ */
+export interface ApiPages {
+  routers: Router[];
+  /** Answers the API's order routes with HTML for the page (content negotiation). */
+  orders: OrderHtmlResponder;
+  /** Mounted before the routes: browsers get error pages, not JSON, outside /api. */
+  pageErrors: Middleware;
+}
+
+export interface AppOptions {
+  pages?: ApiPages | undefined;
+  /** More routers after the API's own and the pages'. */
+  routers?: Router[] | undefined;
+}
+
+export function makeApp(deps: ApiDeps, options: AppOptions = {}): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy });
   // Koa would print every error itself; ours are rendered and logged by renderErrors.
   app.silent = true;
@@ -48,10 +65,9 @@ export function makeApp(deps: ApiDeps, extraRouters: Router[] = []): Koa {
   app.use(measureRequests(deps.metrics));
   app.use(securityHeaders());
   app.use(renderErrors());
-  // The web client (web/): pages, their assets, and HTML answers on the order routes.
-  const web = makeWeb(deps);
-  app.use(web.pageErrors);
-  for (const router of [...makeRouters(deps, web.orders), ...web.routers, ...extraRouters]) {
+  const { pages, routers = [] } = options;
+  if (pages) app.use(pages.pageErrors);
+  for (const router of [...makeRouters(deps, pages?.orders), ...(pages?.routers ?? []), ...routers]) {
     app.use(router.routes());
   }
   return app;

@@ -1,8 +1,9 @@
 import type { ApiConfig } from '../common/config.js';
 import type { Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
-import type { ApiMetrics } from './http/metrics.js';
-import type { RateLimits } from './http/rateLimit.js';
+import type { ApiMetrics } from '../http/metrics.js';
+import type { StreamLifecycle } from '../http/eventStream.js';
+import type { RateLimits } from '../http/rateLimit.js';
 import type { ObjectStore } from '../common/objectStore.js';
 import type { OrderIntake } from './orders/orderIntake.js';
 import type { StockAnnouncements } from './stock/stockAnnouncements.js';
@@ -30,7 +31,6 @@ export interface ApiDeps {
   limits: RateLimits;
   /** The vouchers bucket, when configured. */
   store: ObjectStore | undefined;
-  /** Set when the process is stopping: readiness fails so load balancers drain it. */
-  /** Open streams (their closers), and how many each owner (an address, an order) holds. */
-  lifecycle: { draining: boolean; streams: Set<() => void>; streamOwners: Map<string, number> };
+  /** Whether the process drains; its open event streams, and how many each owner holds. */
+  lifecycle: StreamLifecycle;
 }

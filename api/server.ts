@@ -12,14 +12,14 @@ import type { Router } from '@koa/router';
 import { redisSocketOptions } from '../common/connections.js';
 import { makePool, type Pool } from '../common/db.js';
 import type { Logger } from '../common/log.js';
-import { makeApp } from './app.js';
+import { makeApp, type ApiPages } from './app.js';
 import { makeHealthRoutes } from './health/routes.js';
-import { renderErrors } from './http/errors.js';
-import { ordersWithVouchers } from './database/getOrder.js';
+import { renderErrors } from '../http/errors.js';
+import { ordersWithVouchers } from '../sql/getOrder.js';
 import type { ApiDeps } from './deps.js';
-import { answerClientErrors, answerUnmetExpectations } from './http/clientErrors.js';
-import { makeApiMetrics } from './http/metrics.js';
-import { makeRateLimiter, makeRateLimits } from './http/rateLimit.js';
+import { answerClientErrors, answerUnmetExpectations } from '../http/clientErrors.js';
+import { makeApiMetrics } from '../http/metrics.js';
+import { makeRateLimiter, makeRateLimits } from '../http/rateLimit.js';
 import { makeStockAnnouncements } from './stock/stockAnnouncements.js';
 import { makeStockSource } from './stock/stockSource.js';
 import { makeOrderIntake, type OrderIntake } from './orders/orderIntake.js';
@@ -36,10 +36,13 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
+/** What the process is composed of besides the API itself. */
 export interface StartApiOptions {
-  /** Another way to decide orders behind the same HTTP stack (the benchmarks' original design). */
-  orders?: (pool: Pool) => OrderIntake;
-  /** More routes on the same app (the benchmarks' trivial route). */
+  /** The pages (web/makeWeb), given by the composer: the API does not import them. */
+  pages?: (deps: ApiDeps) => ApiPages;
+  /** How orders are decided; the default is the group commit in front of crs.place_orders. */
+  intake?: (pool: Pool) => OrderIntake;
+  /** More routers on the same app, after the API's own and the pages'. */
   routers?: Router[];
 }
 
@@ -82,7 +85,7 @@ export async function startApi(
     pool,
     log,
     metrics,
-    orders: options.orders?.(pool) ?? makeOrderIntake({ pool, config, metrics }),
+    orders: options.intake?.(pool) ?? makeOrderIntake({ pool, config, metrics }),
     stock: makeStockSource({ pool, redis, log }),
     stockEvents: makeStockAnnouncements({ redisUrl: config.redisUrl, network: config.network, pool, log }),
     vouchers: makeVoucherEvents({
@@ -109,7 +112,7 @@ export async function startApi(
     store,
     lifecycle: { draining: false, streams: new Set(), streamOwners: new Map() },
   };
-  const app = makeApp(deps, options.routers);
+  const app = makeApp(deps, { pages: options.pages?.(deps), routers: options.routers });
   // Slow or stalled clients (slowloris) get a timeout, not a worker held forever. Node checks
   // these limits only every connectionsCheckingInterval, so that follows the shortest of them.
   const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs } = config.http;

@@ -9,10 +9,11 @@
  */
 import { Router } from '@koa/router';
 import { startApi } from '../api/server.js';
+import { makeWeb } from '../web/pageRoutes.js';
 import { loadApiConfig } from '../common/config.js';
 import { makePool, type Pool } from '../common/db.js';
 import { makeLogger } from '../common/log.js';
-import { waitForStopSignal } from '../cli/command.js';
+import { waitForStopSignal } from '../common/stopSignal.js';
 import { originalDecision } from './originalDesign.js';
 
 const decide = process.env['BENCH_DECIDE'];
@@ -30,9 +31,10 @@ noop.get('/bench/noop', (ctx) => {
 
 let ownerPool: Pool | undefined;
 const api = await startApi(config, log, {
+  pages: makeWeb,
   routers: [noop],
   ...(decide === 'original' && {
-    orders: () => {
+    intake: () => {
       const ownerUrl = process.env['DATABASE_URL'];
       if (!ownerUrl) throw new Error('bench api: DATABASE_URL (the owner) is needed for the original design');
       ownerPool = makePool(

@@ -3,7 +3,7 @@
  * /metrics, a database call timed in a closed loop, waiting for a condition with a bound.
  */
 import { randomBytes } from 'node:crypto';
-import type { PlaceOrderInput } from '../api/database/placeOrder.js';
+import type { PlaceOrderInput } from '../sql/placeOrder.js';
 import { summarize } from './load/percentiles.js';
 import type { LatencySummary } from './load/job.js';
 

@@ -5,7 +5,7 @@
  * directly (the intake scenario's database path), so both measure the same call.
  */
 import type { Pool } from '../common/db.js';
-import type { PlaceOrderInput, PlaceOrderResult } from '../api/database/placeOrder.js';
+import type { PlaceOrderInput, PlaceOrderResult } from '../sql/placeOrder.js';
 import type { DecideOrder } from '../api/orders/orderIntake.js';
 
 export function originalDecision(owner: Pool): DecideOrder {

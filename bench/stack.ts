@@ -8,14 +8,14 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { spawnComponent, waitUntilReady, type Child } from '../cli/children.js';
-import { runMigrations } from '../cli/commands/migrate.js';
+import { spawnComponent, waitUntilReady, type Child } from '../devstack/children.js';
+import { runMigrations } from '../migrations/migrateDatabase.js';
 import { loadMigrateConfig } from '../common/config.js';
 import type { Logger } from '../common/log.js';
 import { dataDir, packageRoot } from '../common/paths.js';
-import { bootstrapDatabase } from '../deploy/local/bootstrap.js';
-import { LOCAL_DATABASE, startLocalServices } from '../deploy/local/stack.js';
-import { loadOrCreateSecrets } from '../deploy/local/secrets.js';
+import { bootstrapDatabase } from '../devstack/bootstrap.js';
+import { LOCAL_DATABASE, startLocalServices } from '../devstack/stack.js';
+import { loadOrCreateSecrets } from '../devstack/secrets.js';
 import { siblingEntry } from './entry.js';
 
 type Env = Record<string, string | undefined>;

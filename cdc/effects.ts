@@ -13,6 +13,7 @@
  * hold the stream. What is reported names the row (table, operation, commit LSN, key) but
  * never its contents: an order row carries a name, a phone number and a coupon code.
  */
+import { isOrderId, isProductId } from '../common/identifiers.js';
 import { changeVersion, lsnKey, type StockValue } from '../common/stockFlag.js';
 import type { RowChange, Transaction } from './transactions.js';
 
@@ -71,9 +72,6 @@ export interface SkippedChange {
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-// The check constraints of crs.products and crs.orders (migrations/000001_order_core.sql).
-const isProductId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
-const isOrderId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(v);
 /** Two timestamps of a row as decoded (Date objects, or text when not parsed), equal. */
 const sameInstant = (a: unknown, b: unknown) =>
   a != null &&

@@ -1,5 +1,5 @@
 /**
- * The local stack (deploy/local: our own Postgres, Redis, RabbitMQ and the S3 store built on
+ * The local stack (devstack: our own Postgres, Redis, RabbitMQ and the S3 store built on
  * s3rver) is development tooling: its packages are devDependencies, absent from the production
  * image and from `npm ci --omit=dev`. The commands that run it (start, services, s3-store, and
  * bench and faults, which run a stack of their own) load

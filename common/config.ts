@@ -5,6 +5,7 @@
  * a secret).
  */
 import type { LevelWithSilent } from 'pino';
+import { PRODUCT_ID, PRODUCT_ID_RULE } from './identifiers.js';
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -105,8 +106,6 @@ function readSwitch(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be "on" or "off", got "${value}"`);
 }
 
-const PRODUCT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 /** Group commit defaults (api/orders/groupCommit.ts); the intake benchmark uses them too. */
 export const ORDER_BATCH_DEFAULTS = { max: 100, concurrency: 2, queueMax: 10_000, lingerMs: 2 } as const;
 
@@ -130,7 +129,7 @@ export interface MigrateConfig {
 export function loadMigrateConfig(env: Env): MigrateConfig {
   const defaultProductId = raw(env, 'DEFAULT_PRODUCT_ID') ?? 'default';
   if (!PRODUCT_ID.test(defaultProductId)) {
-    throw new ConfigError('DEFAULT_PRODUCT_ID', 'must be 1 to 64 characters of [A-Za-z0-9_-]');
+    throw new ConfigError('DEFAULT_PRODUCT_ID', PRODUCT_ID_RULE);
   }
   const defaultProductName = raw(env, 'DEFAULT_PRODUCT_NAME') ?? 'Free reservation';
   if (defaultProductName.length > 120) {
@@ -254,7 +253,7 @@ export function loadApiConfig(env: Env): ApiConfig {
   }
   const defaultProductId = raw(env, 'DEFAULT_PRODUCT_ID') ?? 'default';
   if (!PRODUCT_ID.test(defaultProductId)) {
-    throw new ConfigError('DEFAULT_PRODUCT_ID', 'must be 1 to 64 characters of [A-Za-z0-9_-]');
+    throw new ConfigError('DEFAULT_PRODUCT_ID', PRODUCT_ID_RULE);
   }
   const databasePoolSize = readInteger(env, 'API_DATABASE_POOL_SIZE', 20, 1, 500);
   // Leave at least one connection of the pool for everything that is not an order.

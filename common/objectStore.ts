@@ -1,17 +1,20 @@
 /**
  * The vouchers bucket, through the `minio` client: MinIO in production, the local S3 store
- * (deploy/local/s3Store.ts) on a laptop and in tests, with the same code path.
+ * (devstack/s3Store.ts) on a laptop and in tests, with the same code path.
  */
 import { Client } from 'minio';
 import type { Readable } from 'node:stream';
 import type { ObjectStoreConfig } from './config.js';
+import { ORDER_ID_BODY } from './identifiers.js';
 
 /** Where an order's voucher is stored: derived from the order id, never guessable alone. */
 export const voucherKey = (orderId: string) => `orders/${orderId}.pdf`;
 
+const VOUCHER_KEY = new RegExp(`^orders/(${ORDER_ID_BODY})\\.pdf$`);
+
 /** The order id of a voucher object key, or undefined if the key is not a voucher's. */
 export function orderIdOfKey(key: string): string | undefined {
-  const match = /^orders\/([A-Za-z0-9_-]{8,64})\.pdf$/.exec(key);
+  const match = VOUCHER_KEY.exec(key);
   return match?.[1];
 }
 

@@ -7,7 +7,7 @@
  * The local S3 store (s3rver) implements neither bucket notification nor lifecycle
  * configuration: it answers NotImplemented. That is expected there and logged once: on the
  * local stack its notification adapter publishes MinIO's exact AMQP message for every stored
- * object instead (deploy/local/minioEvents.ts), and nothing expires. Any other failure stops
+ * object instead (devstack/minioEvents.ts), and nothing expires. Any other failure stops
  * the renderer.
  */
 import { NotificationConfig, ObjectCreatedAll, QueueConfig } from 'minio';

@@ -75,7 +75,7 @@ $$;
 -- Orders found by any of: their id, their coupon code (canonical), the phone (E.164, as
 -- stored; the customer key is a keyed hash of it), or a part of the name ("first last",
 -- lowercased, at least 3 characters). The caller passes what the query could be
--- (api/database/admin.ts). Newest first, at most p_limit (1..200).
+-- (sql/admin.ts). Newest first, at most p_limit (1..200).
 --
 -- Planned for each call with the name pattern as a literal (EXECUTE): from the statistics of
 -- the name index the planner then tells a rare name (found through the trigram index) from one

@@ -2,7 +2,7 @@
 import type { Context } from 'koa';
 import type { ApiDeps } from '../api/deps.js';
 import type { Assets } from './assets.js';
-import { readFormBody } from '../api/http/body.js';
+import { readFormBody } from '../http/body.js';
 import { CSRF_FIELD, type Csrf } from './csrf.js';
 import { stringsFor, type Strings } from './strings.js';
 

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FieldProblem } from '../common/errors.js';
-import type { StoredOrder } from '../api/database/getOrder.js';
-import { readFormBody } from '../api/http/body.js';
+import type { StoredOrder } from '../sql/getOrder.js';
+import { readFormBody } from '../http/body.js';
 import type { OrderHtmlResponder } from '../api/orders/routes.js';
 import { makeDownloadLink } from '../api/vouchers/downloadLink.js';
 import { CSRF_FIELD } from './csrf.js';

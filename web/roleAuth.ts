@@ -1,12 +1,12 @@
 /**
  * Sign-in and sign-out for the staff and admin pages, shared by both: CSRF-checked posts,
  * failures logged (never the token given) and limited per client address, together with the
- * bearer API's failures (api/http/auth.ts): past RATE_LIMIT_AUTH_FAILURES_PER_MINUTE an
+ * bearer API's failures (http/auth.ts): past RATE_LIMIT_AUTH_FAILURES_PER_MINUTE an
  * address gets 429, even with the right token.
  */
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { recordAuthFailure, refuseRepeatedFailures } from '../api/http/auth.js';
+import { recordAuthFailure, refuseRepeatedFailures } from '../http/auth.js';
 import { stringsOf, readCheckedForm, type WebKit } from './kit.js';
 import { page, setPageHeaders } from './pages/layout.js';
 import { signInForm } from './pages/rolePages.js';

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
-import { sameSecret, sha256 } from '../api/http/auth.js';
+import { sameSecret, sha256 } from '../http/auth.js';
 import { deriveKey, mac } from './keys.js';
 
 export type Role = 'staff' | 'admin';

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Context } from 'koa';
-import type { AuditActor } from '../database/admin.js';
+import type { AuditActor } from '../../sql/admin.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 

@@ -5,10 +5,10 @@
  */
 import type { Router } from '@koa/router';
 import { z } from 'zod';
-import { readAuditLog, type AuditEntry } from '../database/admin.js';
+import { readAuditLog, type AuditEntry } from '../../sql/admin.js';
 import type { ApiDeps } from '../deps.js';
-import { requireToken } from '../http/auth.js';
-import { parseOrThrow } from '../http/validate.js';
+import { requireToken } from '../../http/auth.js';
+import { parseOrThrow } from '../../http/validate.js';
 
 export const AUDIT_PAGE_MAX = 500;
 const AUDIT_PAGE_DEFAULT = 50;

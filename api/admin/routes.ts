@@ -6,15 +6,14 @@
 import { Router } from '@koa/router';
 import { z } from 'zod';
 import { AppError, invalidRequest } from '../../common/errors.js';
-import { upsertProduct } from '../database/stock.js';
+import { upsertProduct } from '../../sql/stock.js';
 import type { ApiDeps } from '../deps.js';
-import { requireToken } from '../http/auth.js';
-import { readJsonBody } from '../http/body.js';
-import { PRODUCT_ID, displayText, parseOrThrow } from '../http/validate.js';
+import { requireToken } from '../../http/auth.js';
+import { readJsonBody } from '../../http/body.js';
+import { displayText, parseOrThrow } from '../../http/validate.js';
 import { auditActor } from './auditActor.js';
 import { addAuditRoutes } from './auditRoutes.js';
-
-export const MAX_TOTAL = 1_000_000_000;
+import { MAX_TOTAL, PRODUCT_ID, PRODUCT_ID_RULE } from '../../common/identifiers.js';
 
 export const productUpdateSchema = z.strictObject(
   {
@@ -33,9 +32,7 @@ export function makeAdminRoutes(deps: ApiDeps): Router {
   router.put('/api/admin/products/:productId', requireToken(deps, 'admin'), async (ctx) => {
     const productId = ctx.params['productId'] ?? '';
     if (!PRODUCT_ID.test(productId)) {
-      throw invalidRequest([
-        { field: 'productId', message: 'must be 1 to 64 characters of A-Z a-z 0-9 _ -' },
-      ]);
+      throw invalidRequest([{ field: 'productId', message: PRODUCT_ID_RULE }]);
     }
     const body = parseOrThrow(productUpdateSchema, await readJsonBody(ctx, deps.config.bodyLimitBytes));
     const result = await upsertProduct(

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AUDIT_PAGE_MAX } from '../admin/auditRoutes.js';
 import { productUpdateSchema } from '../admin/routes.js';
 import { makeOrderRequestSchema } from '../orders/orderRequest.js';
+import { ORDER_ID, PRODUCT_ID } from '../../common/identifiers.js';
 
 type Json = Record<string, unknown>;
 
@@ -235,13 +236,13 @@ const orderIdParam = {
   name: 'orderId',
   in: 'path',
   required: true,
-  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' },
+  schema: { type: 'string', pattern: ORDER_ID.source },
 };
 const productIdQuery = {
   name: 'productId',
   in: 'query',
   required: false,
-  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+  schema: { type: 'string', pattern: PRODUCT_ID.source },
 };
 
 export function makeOpenApiDocument(): Json {

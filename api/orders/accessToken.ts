@@ -7,7 +7,7 @@
  * the very same token as the first answer, as the contract requires, without storing it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { sha256 } from '../http/auth.js';
+import { sha256 } from '../../http/auth.js';
 
 export interface TokenMaterial {
   token: string;

@@ -5,11 +5,11 @@
  */
 import type { Context } from 'koa';
 import { notFound, unauthorized } from '../../common/errors.js';
-import { getOrder, type StoredOrder } from '../database/getOrder.js';
+import { getOrder, type StoredOrder } from '../../sql/getOrder.js';
 import type { ApiDeps } from '../deps.js';
-import { bearerToken } from '../http/auth.js';
-import { ORDER_ID } from '../http/validate.js';
+import { bearerToken } from '../../http/auth.js';
 import { tokenMatches } from './accessToken.js';
+import { ORDER_ID } from '../../common/identifiers.js';
 
 export async function authorizeOrder(ctx: Context, deps: ApiDeps): Promise<StoredOrder> {
   const orderId = ctx.params['orderId'] ?? '';

@@ -5,8 +5,8 @@
  */
 import type { ApiConfig } from '../../common/config.js';
 import type { Pool } from '../../common/db.js';
-import { placeOrders, type PlaceOrderInput, type PlaceOrderResult } from '../database/placeOrder.js';
-import type { ApiMetrics } from '../http/metrics.js';
+import { placeOrders, type PlaceOrderInput, type PlaceOrderResult } from '../../sql/placeOrder.js';
+import type { ApiMetrics } from '../../http/metrics.js';
 import { makeGroupCommit } from './groupCommit.js';
 
 export type DecideOrder = (input: PlaceOrderInput) => Promise<PlaceOrderResult>;

@@ -4,7 +4,8 @@
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
-import { ORDER_ID, displayText, productIdField, requiredString } from '../http/validate.js';
+import { displayText, productIdField, requiredString } from '../../http/validate.js';
+import { ORDER_ID, ORDER_ID_RULE } from '../../common/identifiers.js';
 
 export interface OrderRequest {
   orderId: string | undefined;
@@ -20,9 +21,7 @@ const PHONE_CHARACTERS = /^\+?[0-9 ().-]{4,32}$/;
 export function makeOrderRequestSchema(defaultCountry: string) {
   return z.strictObject(
     {
-      orderId: requiredString()
-        .regex(ORDER_ID, { message: 'must be 8 to 64 characters of A-Z a-z 0-9 _ -' })
-        .optional(),
+      orderId: requiredString().regex(ORDER_ID, { message: ORDER_ID_RULE }).optional(),
       productId: productIdField().optional(),
       firstName: displayText(100),
       lastName: displayText(100),

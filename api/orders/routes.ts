@@ -6,10 +6,10 @@
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { AppError } from '../../common/errors.js';
-import type { StoredOrder } from '../database/getOrder.js';
+import type { StoredOrder } from '../../sql/getOrder.js';
 import type { ApiDeps } from '../deps.js';
-import { isFormPost, readJsonBody } from '../http/body.js';
-import { limitRequests } from '../http/rateLimit.js';
+import { isFormPost, readJsonBody } from '../../http/body.js';
+import { limitRequests } from '../../http/rateLimit.js';
 import { makeDownloadLink } from '../vouchers/downloadLink.js';
 import { authorizeOrder } from './orderAccess.js';
 import { makeTakeOrder, type TakeOrder } from './takeOrder.js';
@@ -40,7 +40,7 @@ export interface OrderHtmlResponder {
   placeFromForm(ctx: Context, take: TakeOrder): Promise<void>;
   /** The order's status as an HTML fragment. */
   renderOrder(ctx: Context, order: StoredOrder): void;
-  /** Errors as HTML; set as ctx.state.renderError for renderErrors (api/http/errors.ts). */
+  /** Errors as HTML; set as ctx.state.renderError for renderErrors (http/errors.ts). */
   renderError(ctx: Context, err: AppError): Promise<void>;
 }
 

@@ -4,9 +4,9 @@
  * as the contract's AppErrors; each route only chooses how to answer.
  */
 import { AppError, unavailable } from '../../common/errors.js';
-import type { PlaceOrderResult } from '../database/placeOrder.js';
+import type { PlaceOrderResult } from '../../sql/placeOrder.js';
 import type { ApiDeps } from '../deps.js';
-import { parseOrThrow } from '../http/validate.js';
+import { parseOrThrow } from '../../http/validate.js';
 import { deriveAccessToken } from './accessToken.js';
 import { QueueFullError } from './groupCommit.js';
 import { makeOrderRequestSchema } from './orderRequest.js';

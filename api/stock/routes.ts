@@ -4,17 +4,17 @@
  */
 import { Router } from '@koa/router';
 import { invalidRequest, notFound } from '../../common/errors.js';
-import type { Stock } from '../database/stock.js';
+import type { Stock } from '../../sql/stock.js';
 import type { ApiDeps } from '../deps.js';
-import { checkStreamCapacity, startEventStream } from '../http/eventStream.js';
-import { PRODUCT_ID } from '../http/validate.js';
+import { checkStreamCapacity, startEventStream } from '../../http/eventStream.js';
+import { PRODUCT_ID, PRODUCT_ID_RULE } from '../../common/identifiers.js';
 
 /** ?productId= if given and well-formed, else the default product. */
 export function productIdFromQuery(query: Record<string, unknown>, fallback: string): string {
   const given = query['productId'];
   if (given === undefined) return fallback;
   if (typeof given !== 'string' || !PRODUCT_ID.test(given)) {
-    throw invalidRequest([{ field: 'productId', message: 'must be 1 to 64 characters of A-Z a-z 0-9 _ -' }]);
+    throw invalidRequest([{ field: 'productId', message: PRODUCT_ID_RULE }]);
   }
   return given;
 }

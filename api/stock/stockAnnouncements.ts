@@ -13,7 +13,7 @@ import { readNetwork, type NetworkConfig } from '../../common/config.js';
 import { redisSocketOptions } from '../../common/connections.js';
 import type { Logger } from '../../common/log.js';
 import { STOCK_CHANNEL, parseStockAnnouncement } from '../../common/stockFlag.js';
-import { getStock, type Stock } from '../database/stock.js';
+import { getStock, type Stock } from '../../sql/stock.js';
 
 export type StockListener = (stock: Stock) => void;
 

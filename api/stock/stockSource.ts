@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis';
 import type { Pool } from '../../common/db.js';
 import type { Logger } from '../../common/log.js';
 import { readStockFlag, type StockFlag } from '../../common/stockFlag.js';
-import { getStock, type Stock } from '../database/stock.js';
+import { getStock, type Stock } from '../../sql/stock.js';
 
 export interface StockSource {
   get(productId: string): Promise<(Stock & { source: 'redis' | 'postgres' }) | undefined>;

@@ -19,13 +19,13 @@
  */
 import { Router } from '@koa/router';
 import { AppError, notFound, unauthorized } from '../../common/errors.js';
-import { getOrder } from '../database/getOrder.js';
+import { getOrder } from '../../sql/getOrder.js';
 import { voucherKey } from '../../common/objectStore.js';
 import type { ApiDeps } from '../deps.js';
-import { checkStreamCapacity, startEventStream } from '../http/eventStream.js';
-import { ORDER_ID } from '../http/validate.js';
+import { checkStreamCapacity, startEventStream } from '../../http/eventStream.js';
 import { authorizeOrder } from '../orders/orderAccess.js';
 import { makeDownloadLink, verifyDownloadLink } from './downloadLink.js';
+import { ORDER_ID } from '../../common/identifiers.js';
 
 export function makeVoucherRoutes(deps: ApiDeps): Router {
   const router = new Router();

@@ -5,10 +5,10 @@
 import { Router } from '@koa/router';
 import { AppError, notFound } from '../../common/errors.js';
 import { auditActor } from '../admin/auditActor.js';
-import { lookupVoucher, redeemVoucher } from '../database/vouchers.js';
+import { lookupVoucher, redeemVoucher } from '../../sql/vouchers.js';
 import type { ApiDeps } from '../deps.js';
-import { requireToken } from '../http/auth.js';
-import { normaliseCouponCode } from './couponCode.js';
+import { requireToken } from '../../http/auth.js';
+import { normaliseCouponCode } from '../../common/identifiers.js';
 
 export const alreadyRedeemed = (redeemedAt: Date | null) =>
   new AppError('already_redeemed', 'This coupon was already redeemed.', {

@@ -12,7 +12,7 @@
  * Variants are interleaved per level, so a noisy moment hits them all alike.
  */
 import pg from 'pg';
-import { placeOrders, type PlaceOrderInput, type PlaceOrderResult } from '../../api/database/placeOrder.js';
+import { placeOrders, type PlaceOrderInput, type PlaceOrderResult } from '../../sql/placeOrder.js';
 import { makeGroupCommit } from '../../api/orders/groupCommit.js';
 import { ORDER_BATCH_DEFAULTS } from '../../common/config.js';
 import type { Logger } from '../../common/log.js';

@@ -1,7 +1,9 @@
+import { makeWeb } from '../../web/pageRoutes.js';
 import { startApi } from '../../api/server.js';
 import { loadApiConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
-import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
+import { wantsHelp, type Command } from '../command.js';
+import { waitForStopSignal } from '../../common/stopSignal.js';
 
 export const apiCommand: Command = {
   name: 'api',
@@ -29,7 +31,7 @@ AMQP_HEARTBEAT_S (5), LOG_LEVEL (info). The rate limits live in REDIS_URL, share
     }
     const config = loadApiConfig(env);
     const log = makeLogger({ level: config.logLevel, component: 'api', format: config.logFormat });
-    const api = await startApi(config, log);
+    const api = await startApi(config, log, { pages: makeWeb });
     log.info({ url: api.url }, 'api listening');
     const signal = await waitForStopSignal();
     log.info({ signal }, 'stopping');

@@ -8,7 +8,8 @@ import {
 } from '../../cdc/changeStream.js';
 import { startCdc } from '../../cdc/service.js';
 import { tailChanges } from '../../cdc/walTail.js';
-import { UsageError, waitForStopSignal, wantsHelp, type Command } from '../command.js';
+import { UsageError, wantsHelp, type Command } from '../command.js';
+import { waitForStopSignal } from '../../common/stopSignal.js';
 
 export const cdcCommand: Command = {
   name: 'cdc',

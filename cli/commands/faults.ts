@@ -45,7 +45,7 @@ Component logs go to .data/faults/logs. The full drill takes about 5 minutes.`,
         outDir = resolve(value);
       } else throw new UsageError(`unknown argument "${arg}" (see crs faults --help)`);
     }
-    const { runFaults } = await loadLocalStack('crs faults', () => import('../../bench/faults/main.js'));
+    const { runFaults } = await loadLocalStack('crs faults', () => import('../../drill/main.js'));
     const log = makeLogger({ level: 'info', component: 'faults', format: readLogFormat(env) });
     return runFaults(env, { quick, outDir, log });
   },

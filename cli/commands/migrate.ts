@@ -1,36 +1,10 @@
-import { runMigrations as runGraphileWorkerMigrations } from 'graphile-worker';
 import pg from 'pg';
-import { loadMigrateConfig, type MigrateConfig } from '../../common/config.js';
-import { toGraphileLogger } from '../../common/graphileLogger.js';
-import { makeLogger, type Logger } from '../../common/log.js';
+import { loadMigrateConfig } from '../../common/config.js';
+import { makeLogger } from '../../common/log.js';
 import { migrationsDir, sqlDir } from '../../common/paths.js';
-import { migrate, migrationPlan, migrationStatus } from '../../migrations/runner.js';
+import { runMigrations } from '../../migrations/migrateDatabase.js';
+import { migrationPlan, migrationStatus } from '../../migrations/runner.js';
 import { UsageError, wantsHelp, type Command } from '../command.js';
-
-/** Applies pending migrations, then creates the default product if it does not exist yet. */
-export async function runMigrations(config: MigrateConfig, log: Logger) {
-  // graphile-worker keeps its own schema and migrations; sql/job_queue.sql builds on them.
-  await runGraphileWorkerMigrations({
-    connectionString: config.databaseUrl,
-    logger: toGraphileLogger(log),
-  });
-  const client = new pg.Client({ connectionString: config.databaseUrl, application_name: 'crs-migrate' });
-  await client.connect();
-  try {
-    const result = await migrate(client, { migrationsDir, sqlDir }, (line) => log.info(line), config.live);
-    await client.query('select crs.grant_job_queue_access()');
-    const { rows } = await client.query<{ created: boolean }>(
-      'select crs.ensure_product($1, $2, $3) as created',
-      [config.defaultProductId, config.defaultProductName, config.stock],
-    );
-    if (rows[0]?.created) {
-      log.info({ productId: config.defaultProductId, stock: config.stock }, 'default product created');
-    }
-    return result;
-  } finally {
-    await client.end();
-  }
-}
 
 export const migrateCommand: Command = {
   name: 'migrate',

@@ -2,7 +2,8 @@ import { loadRendererConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { surviveReleasedQueueFailures } from '../../renderer/releasedQueueFailure.js';
 import { startRenderer } from '../../renderer/service.js';
-import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
+import { wantsHelp, type Command } from '../command.js';
+import { waitForStopSignal } from '../../common/stopSignal.js';
 
 export const rendererCommand: Command = {
   name: 'renderer',

@@ -3,9 +3,10 @@ import type { LevelWithSilent } from 'pino';
 import { readInteger } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { dataDir } from '../../common/paths.js';
-import type { StoreKey } from '../../deploy/local/s3Gate.js';
-import type { RolePolicyName } from '../../deploy/local/s3Policy.js';
-import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
+import type { StoreKey } from '../../devstack/s3Gate.js';
+import type { RolePolicyName } from '../../devstack/s3Policy.js';
+import { wantsHelp, type Command } from '../command.js';
+import { waitForStopSignal } from '../../common/stopSignal.js';
 import { loadLocalStack } from '../localStack.js';
 import { ConfigError } from '../../common/config.js';
 
@@ -42,8 +43,8 @@ checked against the body. It listens on the loopback interface only.`,
       return 0;
     }
     const { startS3Store, loadRolePolicy } = await loadLocalStack('crs s3-store', async () => ({
-      ...(await import('../../deploy/local/s3Store.js')),
-      ...(await import('../../deploy/local/s3Policy.js')),
+      ...(await import('../../devstack/s3Store.js')),
+      ...(await import('../../devstack/s3Policy.js')),
     }));
     for (const name of ['S3_ACCESS_KEY', 'S3_SECRET_KEY', 'AMQP_URL']) {
       if (!env[name]) throw new ConfigError(name, 'is required');

@@ -1,4 +1,5 @@
-import { UsageError, waitForStopSignal, wantsHelp, type Command } from '../command.js';
+import { UsageError, wantsHelp, type Command } from '../command.js';
+import { waitForStopSignal } from '../../common/stopSignal.js';
 import { loadLocalStack } from '../localStack.js';
 
 export const servicesCommand: Command = {
@@ -36,7 +37,7 @@ postgres, rabbitmq).`,
     }
     const { exportLines, startLocalServices, stopLocalServices } = await loadLocalStack(
       'crs services',
-      () => import('../../deploy/local/stack.js'),
+      () => import('../../devstack/stack.js'),
     );
     const progress = (line: string) => console.error(`crs services: ${line}`);
     if (args[0] === '--stop') {

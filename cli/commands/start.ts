@@ -1,9 +1,10 @@
 import { loadMigrateConfig, readInteger, readLogFormat } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
-import { spawnComponent, waitUntilReady, type Child } from '../children.js';
-import { waitForStopSignal, wantsHelp, type Command } from '../command.js';
+import { spawnComponent, waitUntilReady, type Child } from '../../devstack/children.js';
+import { wantsHelp, type Command } from '../command.js';
+import { waitForStopSignal } from '../../common/stopSignal.js';
 import { loadLocalStack } from '../localStack.js';
-import { runMigrations } from './migrate.js';
+import { runMigrations } from '../../migrations/migrateDatabase.js';
 
 const COMPONENTS = ['api', 'cdc', 'renderer'] as const;
 
@@ -30,10 +31,7 @@ Environment: everything crs services, crs migrate and crs api read; PORT (3000).
     // leave Postgres, Redis, RabbitMQ and the store running with nobody to stop them.
     let signalled: NodeJS.Signals | undefined;
     const stopSignal = waitForStopSignal().then((signal) => (signalled = signal));
-    const { startLocalServices } = await loadLocalStack(
-      'crs start',
-      () => import('../../deploy/local/stack.js'),
-    );
+    const { startLocalServices } = await loadLocalStack('crs start', () => import('../../devstack/stack.js'));
     const services = await startLocalServices(env, (line) => log.info(line));
     if (signalled) {
       log.info({ signal: signalled }, 'stopping during startup');

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
-import { parseOrderSearch, searchOrders } from '../../api/database/admin.js';
+import { parseOrderSearch, searchOrders } from '../../sql/admin.js';
 import { makeTestDatabase } from '../support/database.js';
 import { startTestApi } from '../support/api.js';
 import { adminCookie } from '../support/adminSession.js';

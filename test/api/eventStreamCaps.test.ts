@@ -1,5 +1,5 @@
 /**
- * Event streams are capped per client address and per order (api/http/eventStream.ts), not
+ * Event streams are capped per client address and per order (http/eventStream.ts), not
  * only per process: one client cannot hold every stream of an API process, nor open many on
  * one order. Over a cap: 429 rate_limited with Retry-After; a closed stream frees its place.
  */

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Test } from 'tap';
 import t from 'tap';
-import { MAX_JSON_DEPTH, parseStrictJson } from '../../api/http/strictJson.js';
+import { MAX_JSON_DEPTH, parseStrictJson } from '../../http/strictJson.js';
 import { readHttpTimeouts } from '../../common/config.js';
 import { AppError } from '../../common/errors.js';
 import { makeTestDatabase } from '../support/database.js';

@@ -20,7 +20,7 @@ import { makeTestVhost, startTestS3 } from '../support/services.js';
 import { makeConformance, type Exchange } from '../support/openapiConformance.js';
 import { makeObjectStore } from '../../common/objectStore.js';
 import { loadObjectStoreConfig } from '../../common/config.js';
-import { newSecret } from '../../deploy/local/secrets.js';
+import { newSecret } from '../../devstack/secrets.js';
 
 const db = await makeTestDatabase(t);
 const s3 = await startTestS3(t, { amqpUrl: await makeTestVhost(t) });

@@ -1,6 +1,6 @@
 /**
  * The API cut off from Postgres the way a lost node is: bytes stop, its sockets stay open
- * (bench/faults/partitionProxy.ts). Every request must still be answered, within the query
+ * (drill/partitionProxy.ts). Every request must still be answered, within the query
  * timeout, with a 503 the client may retry; readiness must say so within a probe's timeout;
  * an order whose request was cut off may still be committed when the network comes back
  * (the server gets the query late), and the retry with the same order id finds it: one order.

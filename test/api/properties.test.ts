@@ -11,10 +11,10 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
-import { checkSymbol, normaliseCouponCode } from '../../api/vouchers/couponCode.js';
 import { makeTestDatabase } from '../support/database.js';
 import { orderBody, startTestApi, type HttpResponse } from '../support/api.js';
 import { databaseDigest, errorShapeProblem, requestWithin, serverErrorsAnswered } from '../support/http.js';
+import { checkSymbol, normaliseCouponCode } from '../../common/identifiers.js';
 
 const db = await makeTestDatabase(t);
 const { api, http, adminToken, staffToken } = await startTestApi(t, db);

@@ -1,6 +1,6 @@
 /**
  * The CDC consumer cut off from Postgres or from RabbitMQ the way a lost node is: bytes stop,
- * sockets stay open (bench/faults/partitionProxy.ts). Keepalives cannot see this (the proxy's
+ * sockets stay open (drill/partitionProxy.ts). Keepalives cannot see this (the proxy's
  * kernel answers them); the replication protocol's own status messages, bounded waits and the
  * slot fence must. Nothing may be lost, no effect doubled, and it recovers within 30 s of the
  * heal, or of the takeover where a standby runs.

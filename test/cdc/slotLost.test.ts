@@ -16,10 +16,10 @@ import { startCdc } from '../../cdc/service.js';
 import { loadCdcConfig, loadMigrateConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { readStockFlag } from '../../common/stockFlag.js';
-import { bootstrapDatabase } from '../../deploy/local/bootstrap.js';
-import { makeLocalPostgres } from '../../deploy/local/postgres.js';
-import { newSecret } from '../../deploy/local/secrets.js';
-import { runMigrations } from '../../cli/commands/migrate.js';
+import { bootstrapDatabase } from '../../devstack/bootstrap.js';
+import { makeLocalPostgres } from '../../devstack/postgres.js';
+import { newSecret } from '../../devstack/secrets.js';
+import { runMigrations } from '../../migrations/migrateDatabase.js';
 import { waitFor } from '../support/cdc.js';
 import { freePort, makeTestVhost, startTestRedis } from '../support/services.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { packageRoot } from '../../common/paths.js';
-import { newSecret } from '../../deploy/local/secrets.js';
+import { newSecret } from '../../devstack/secrets.js';
 import { makeTestDatabase } from '../support/database.js';
 
 const exec = promisify(execFile);

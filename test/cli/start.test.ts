@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../common/paths.js';
-import { loadOrCreateSecrets } from '../../deploy/local/secrets.js';
+import { loadOrCreateSecrets } from '../../devstack/secrets.js';
 import { makeHttpClient } from '../support/api.js';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'crs-start-'));

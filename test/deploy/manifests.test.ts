@@ -209,7 +209,7 @@ t.test('probes use the ports and paths the README names', async (t) => {
 });
 
 t.test('alerts and the dashboard use metric names the code exports', async (t) => {
-  const sources = ['api/http/metrics.ts', 'cdc/metrics.ts', 'renderer/metrics.ts'].map((file) =>
+  const sources = ['http/metrics.ts', 'cdc/metrics.ts', 'renderer/metrics.ts'].map((file) =>
     readFileSync(join(repoRoot, file), 'utf8'),
   );
   const exported = new Set(

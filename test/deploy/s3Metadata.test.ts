@@ -1,6 +1,6 @@
 /**
  * The local S3 store answers HEAD on objects stored through it from memory
- * (deploy/local/s3Metadata.ts), and describes their notifications from their PUT: every answer
+ * (devstack/s3Metadata.ts), and describes their notifications from their PUT: every answer
  * must be exactly what s3rver reads from its files. A second store on the same directory, which
  * remembers nothing, is the reference. Overwrites, copies and deletes must never leave an old
  * answer behind.
@@ -13,7 +13,7 @@ import amqp from 'amqplib';
 import { CopyConditions, type Client } from 'minio';
 import t, { type Test } from 'tap';
 import { makeLogger } from '../../common/log.js';
-import { startS3Store } from '../../deploy/local/s3Store.js';
+import { startS3Store } from '../../devstack/s3Store.js';
 import { freePort, makeTestVhost, s3Client } from '../support/services.js';
 
 const BUCKET = 'vouchers';

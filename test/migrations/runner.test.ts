@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { migrationsDir, sqlDir } from '../../common/paths.js';
-import { ROLES, urlFor } from '../../deploy/local/bootstrap.js';
+import { ROLES, urlFor } from '../../devstack/bootstrap.js';
 import { MigrationError, migrate, migrationStatus } from '../../migrations/runner.js';
 import { readHarness } from '../setup/harness.js';
 

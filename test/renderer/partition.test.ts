@@ -1,6 +1,6 @@
 /**
  * A renderer cut off from Postgres the way a lost node is: bytes stop, its sockets stay open
- * (bench/faults/partitionProxy.ts), while the object store and RabbitMQ still answer it. Its
+ * (drill/partitionProxy.ts), while the object store and RabbitMQ still answer it. Its
  * lease lapses on the database's clock, another renderer renders what it held; healed, it
  * stores nothing another renderer owns and no voucher is stored twice, and alone it catches up within 30 s of the heal.
  */

@@ -1,7 +1,7 @@
 /**
  * The production image installs the dependencies only (npm ci --omit=dev) and runs `crs api`,
  * `cdc`, `renderer`, `migrate`, `reconcile`: whatever those load at start must be in
- * "dependencies", and none of it may be the local development stack (deploy/local, built on
+ * "dependencies", and none of it may be the local development stack (devstack, built on
  * s3rver), the benchmarks or the tests. Followed from cli/main.ts through every static value
  * import (type-only imports vanish at compile time; the local stack is loaded by
  * cli/localStack.ts only when a local command runs).
@@ -71,8 +71,8 @@ t.test('what the CLI loads at start is production code', async (t) => {
     files.includes(join('api', 'server.ts')) && files.includes(join('cdc', 'service.ts')),
     `${files.length} files`,
   );
-  const outside = files.filter((file) => /^(deploy\/local|bench|test)\//.test(file));
-  t.same(outside, [], 'no local stack, benchmark or test module');
+  const outside = files.filter((file) => /^(devstack|bench|drill|test)\//.test(file));
+  t.same(outside, [], 'no local stack, benchmark, fault drill or test module');
 });
 
 t.test('every package it loads is a production dependency', async (t) => {
@@ -93,7 +93,7 @@ t.test("the local stack's packages are development dependencies only", async (t)
 t.test('type-only imports are told from value imports', async (t) => {
   const imports = staticImports(join(packageRoot, 'cli', 'commands', 's3Store.ts'));
   t.notOk(
-    imports.some((specifier) => specifier.includes('deploy/local')),
+    imports.some((specifier) => specifier.includes('devstack')),
     'crs s3-store loads the store lazily',
   );
   t.ok(imports.includes('../localStack.js'));

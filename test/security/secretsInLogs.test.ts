@@ -22,7 +22,7 @@ import {
   loadRendererConfig,
 } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
-import { newSecret } from '../../deploy/local/secrets.js';
+import { newSecret } from '../../devstack/secrets.js';
 import { readHarness } from '../setup/harness.js';
 import { makeHttpClient, orderBody } from '../support/api.js';
 import { cdcEnv, waitFor } from '../support/cdc.js';

@@ -1,8 +1,8 @@
 /** Runs once after the test files (tap's `after`): stops the servers before.ts started. */
 import { join } from 'node:path';
-import { makeLocalPostgres } from '../../deploy/local/postgres.js';
-import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
-import { loadOrCreateSecrets } from '../../deploy/local/secrets.js';
+import { makeLocalPostgres } from '../../devstack/postgres.js';
+import { makeLocalRabbitMq } from '../../devstack/rabbitmq.js';
+import { loadOrCreateSecrets } from '../../devstack/secrets.js';
 import { TEST_AMQP_PORT, TEST_PG_PORT, harnessDir, readHarness } from './harness.js';
 
 const harness = readHarness();

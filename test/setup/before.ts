@@ -6,13 +6,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { runMigrations } from '../../cli/commands/migrate.js';
+import { runMigrations } from '../../migrations/migrateDatabase.js';
 import { loadMigrateConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
-import { bootstrapDatabase } from '../../deploy/local/bootstrap.js';
-import { makeLocalPostgres } from '../../deploy/local/postgres.js';
-import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
-import { loadOrCreateSecrets } from '../../deploy/local/secrets.js';
+import { bootstrapDatabase } from '../../devstack/bootstrap.js';
+import { makeLocalPostgres } from '../../devstack/postgres.js';
+import { makeLocalRabbitMq } from '../../devstack/rabbitmq.js';
+import { loadOrCreateSecrets } from '../../devstack/secrets.js';
 import {
   TEMPLATE_DATABASE,
   TEST_AMQP_PORT,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir } from '../../common/paths.js';
-import type { RolePasswords } from '../../deploy/local/bootstrap.js';
+import type { RolePasswords } from '../../devstack/bootstrap.js';
 
 export interface Harness {
   superuserUrl: string;

@@ -3,8 +3,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { checkSymbol, normaliseCouponCode } from '../../api/vouchers/couponCode.js';
 import { makeTestDatabase } from '../support/database.js';
+import { checkSymbol, normaliseCouponCode } from '../../common/identifiers.js';
 
 const db = await makeTestDatabase(t);
 const api = db.pool('api');

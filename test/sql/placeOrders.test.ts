@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { placeOrders, type PlaceOrderInput } from '../../api/database/placeOrder.js';
+import { placeOrders, type PlaceOrderInput } from '../../sql/placeOrder.js';
 import { makeTestDatabase } from '../support/database.js';
 
 const db = await makeTestDatabase(t);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import { migrationsDir, sqlDir } from '../../common/paths.js';
-import { ROLES, urlFor } from '../../deploy/local/bootstrap.js';
+import { ROLES, urlFor } from '../../devstack/bootstrap.js';
 import { migrate } from '../../migrations/runner.js';
 import { readHarness } from '../setup/harness.js';
 import { makeTestDatabase } from '../support/database.js';

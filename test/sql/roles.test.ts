@@ -265,7 +265,7 @@ t.test(
   },
 );
 
-// Our pg_hba (deploy/local/postgres.ts); a server given through DATABASE_URL has its own.
+// Our pg_hba (devstack/postgres.ts); a server given through DATABASE_URL has its own.
 const ownServer = readHarness().startedServer;
 t.test(
   'crs_cdc streams logically but cannot open a physical replication connection',

@@ -7,8 +7,9 @@ import type { Test } from 'tap';
 import { startApi, type RunningApi } from '../../api/server.js';
 import { loadApiConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
-import { newSecret } from '../../deploy/local/secrets.js';
+import { newSecret } from '../../devstack/secrets.js';
 import type { TestDatabase } from './database.js';
+import { makeWeb } from '../../web/pageRoutes.js';
 
 export interface TestApi {
   api: RunningApi;
@@ -37,7 +38,9 @@ export async function startTestApi(
     SHUTDOWN_GRACE_MS: '2000',
     ...env,
   });
-  const api = await startApi(config, makeLogger({ level: config.logLevel, component: 'api' }));
+  const api = await startApi(config, makeLogger({ level: config.logLevel, component: 'api' }), {
+    pages: makeWeb,
+  });
   const http = makeHttpClient(api.url.replace('localhost', '127.0.0.1'));
   t.teardown(async () => {
     http.close();

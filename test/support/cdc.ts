@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Test } from 'tap';
-import { cdcRole } from '../../bench/faults/cdcRole.js';
+import { cdcRole } from '../../drill/cdcRole.js';
 import { startCdc, type RunningCdc } from '../../cdc/service.js';
 import { loadCdcConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';

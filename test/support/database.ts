@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Test } from 'tap';
-import { ROLES, urlFor, type DatabaseUrls } from '../../deploy/local/bootstrap.js';
+import { ROLES, urlFor, type DatabaseUrls } from '../../devstack/bootstrap.js';
 import { readHarness } from '../setup/harness.js';
 
 function withDatabaseName(url: string, name: string) {

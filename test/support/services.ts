@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { Client } from 'minio';
 import type { Test } from 'tap';
-import { makeLocalRabbitMq } from '../../deploy/local/rabbitmq.js';
-import { makeLocalRedis, type LocalRedis } from '../../deploy/local/redis.js';
-import type { StoreKey } from '../../deploy/local/s3Gate.js';
-import { startS3Store } from '../../deploy/local/s3Store.js';
+import { makeLocalRabbitMq } from '../../devstack/rabbitmq.js';
+import { makeLocalRedis, type LocalRedis } from '../../devstack/redis.js';
+import type { StoreKey } from '../../devstack/s3Gate.js';
+import { startS3Store } from '../../devstack/s3Store.js';
 import { makeLogger } from '../../common/log.js';
 import { TEST_AMQP_PORT, harnessDir, readHarness } from '../setup/harness.js';
 

@@ -11,7 +11,7 @@ import { makeVoucherEvents, type VoucherStored } from '../../api/vouchers/vouche
 import { makeObjectStore } from '../../common/objectStore.js';
 import { loadRendererConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
-import { minioObjectCreated } from '../../deploy/local/minioEvents.js';
+import { minioObjectCreated } from '../../devstack/minioEvents.js';
 import { waitFor } from '../support/cdc.js';
 import { makeTestDatabase } from '../support/database.js';
 import { rendererEnv } from '../support/renderer.js';

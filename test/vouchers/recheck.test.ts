@@ -5,7 +5,7 @@
  * the event can arrive is a later look.
  */
 import t, { type Test } from 'tap';
-import { ordersWithVouchers } from '../../api/database/getOrder.js';
+import { ordersWithVouchers } from '../../sql/getOrder.js';
 import { makeVoucherRechecks } from '../../api/vouchers/voucherRechecks.js';
 import { makeLogger } from '../../common/log.js';
 import { makeTestDatabase } from '../support/database.js';

@@ -4,7 +4,7 @@
  * with what was wrong.
  */
 import type { FieldProblem } from '../../common/errors.js';
-import type { Stock } from '../../api/database/stock.js';
+import type { Stock } from '../../sql/stock.js';
 import { html, Html } from '../html.js';
 import type { Strings } from '../strings.js';
 import { CSRF_FIELD } from '../csrf.js';

@@ -2,9 +2,9 @@
  * The staff and admin pages: sign-in, the coupon desk, the stock and orders overview, and the
  * audit trail.
  */
-import type { AuditEntry, FoundOrder, OrderSummary, PipelineStatus } from '../../api/database/admin.js';
-import type { Stock } from '../../api/database/stock.js';
-import type { DeskVoucher } from '../../api/database/vouchers.js';
+import type { AuditEntry, FoundOrder, OrderSummary, PipelineStatus } from '../../sql/admin.js';
+import type { Stock } from '../../sql/stock.js';
+import type { DeskVoucher } from '../../sql/vouchers.js';
 import { CSRF_FIELD } from '../csrf.js';
 import { Html, html } from '../html.js';
 import type { Strings } from '../strings.js';
