@@ -1,6 +1,7 @@
 /**
  * The Koa application: middleware in the order a request meets it, then the routes. Built
- * from explicit dependencies so tests drive it in-process through app.callback().
+ * from explicit dependencies only, so a process (api/server.ts) or a test composes it with
+ * whatever else it holds (the pages, more routers).
  */
 import Koa, { type Middleware } from 'koa';
 import { Router } from '@koa/router';
@@ -18,7 +19,8 @@ import { makeVoucherRoutes } from './vouchers/routes.js';
 import { makeStaffRoutes } from './vouchers/staffRoutes.js';
 
 /**
- * Every router of the API; test/api/openapi.test.ts compares their routes with the document.
+ * Every router of the API; test/api/openapiConformance.test.ts compares their routes with the
+ * document.
  * `html` answers the order routes for the web page (content negotiation).
  */
 export function makeRouters(deps: ApiDeps, html?: OrderHtmlResponder): Router[] {

@@ -105,7 +105,7 @@ export function makeBatchApplier(deps: BatchDeps) {
     };
     // Both effects settle before the batch fails: a retry must not start while the first
     // try's enqueue still waits for a connection, or the two run at once when Postgres is
-    // back (found by `crs faults` across a restart).
+    // back.
     deps.onStep?.('the stock flag (redis) and render jobs (postgres)');
     const [stock, jobs] = await Promise.allSettled([
       writeStock(effects).catch(failed('redis', 'stock flag write')),

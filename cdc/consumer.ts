@@ -82,7 +82,7 @@ class SlotBusyError extends Error {}
  * Postgres is going away (a shutdown or restart, a failover) or out of reach while a batch
  * needs it. Retrying in place would hold the stream open, and a stopping server waits for its
  * walsender, which waits for us to confirm what it sent: a shutdown stuck for pg_ctl's whole
- * timeout (found by `crs faults`). So the stream is dropped, the walsender ends, and whatever
+ * timeout. So the stream is dropped, the walsender ends, and whatever
  * was not applied comes again from the slot.
  */
 const needsNewStream = (err: unknown) =>
@@ -218,7 +218,7 @@ export function makeConsumer(deps: CdcDeps): Consumer {
      * client reports the position itself (Postgres' own subscriber reports the commit's end
      * LSN). Plus one would skip, after a restart, a commit record that starts exactly there,
      * and a stopping server waits until the reported position equals what it sent (WalSndDone):
-     * one byte past it, a shutdown hangs for pg_ctl's whole timeout (found by `crs faults`).
+     * one byte past it, a shutdown hangs for pg_ctl's whole timeout.
      */
     const report = (lsn: string, ping = false) => {
       const n = lsnNumber(lsn);

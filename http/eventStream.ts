@@ -3,7 +3,7 @@
  * an idle stream, a bounded lifetime (EventSource reconnects and the route checks again), a
  * cap on open streams per process, per client address and per order, and an end when the
  * process drains. The per-client caps (with RATE_LIMIT on) keep one client from taking every
- * stream of a process: 100 streams from one address were all accepted before.
+ * stream of a process.
  */
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';

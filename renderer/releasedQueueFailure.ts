@@ -6,8 +6,8 @@
  * to database queue", localQueue.js, mode RELEASED), and Node ends the process on the
  * unhandled rejection. Nothing is lost by going on: those jobs stay locked under the stopped
  * pool's id, whose lease is ended (or lapses) and whose jobs are unlocked for the replacement
- * runner (workerLiveness.ts, service.ts's keepRunning). Found by the partition test
- * (test/renderer/partition.test.ts). Any other unhandled rejection still ends the process.
+ * runner (workerLiveness.ts, service.ts's keepRunning; test/renderer/partition.test.ts
+ * cuts a renderer off to check it). Any other unhandled rejection still ends the process.
  */
 import type { Logger } from '../common/log.js';
 

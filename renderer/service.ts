@@ -100,7 +100,7 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
     // Completions and failures go through graphile-worker's batcher, which retries them with
     // backoff (20 attempts, up to 30 s apart) while Postgres restarts or fails over. Unbatched,
     // a completion that meets a restarting server is a promise nobody awaits: the process
-    // dies of an unhandled rejection (found by `crs faults`). Batching them also saves a
+    // dies of an unhandled rejection. Batching them also saves a
     // round trip per job under load.
     // The local queue fetches (and locks) up to concurrency + 1 jobs in one query and hands
     // them to workers as they free up, instead of one query per job; a renderer killed, frozen
@@ -129,15 +129,14 @@ export async function startRenderer(config: RendererConfig, log: Logger): Promis
 
   // graphile-worker stops its runner for good when it cannot record a job's outcome (Postgres
   // away longer than its retries), and a runner does not come back by itself: this process
-  // would stay up, ready, and render nothing (found by `crs faults`). So a runner that stops
+  // would stay up, ready, and render nothing. So a runner that stops
   // while we are not stopping is replaced, with backoff; the jobs its workers held are
   // unlocked at once for the new one.
   const keepRunning = async () => {
     while (!stopping) {
       // A pool shutting down after a fatal error may never finish: cut off from Postgres, its
-      // release waits on queries that wait on the network (found by
-      // test/renderer/partition.test.ts, where the runner stayed half-stopped after the heal
-      // and rendered nothing). Past STUCK_SHUTDOWN_MS it is left behind and replaced; its
+      // release waits on queries that wait on the network, and the runner would stay
+      // half-stopped after the network heals, rendering nothing. Past STUCK_SHUTDOWN_MS it is left behind and replaced; its
       // jobs are unlocked by ending its lease (retire), and anything it still does with one
       // is fenced (renderVoucherTask.ts).
       const stuck = new Promise<Error>((resolve) => {

@@ -72,8 +72,8 @@ set plan_cache_mode = force_generic_plan
 -- Every table this function reads, it reads by key. Those generic plans are made on a
 -- session's first call and kept until the table's statistics change, so a plan made while
 -- crs.orders was empty (a fresh database, a first sale) stayed a scan of the whole table as it
--- grew: the ids' lookup (`= any`, guessed at 10 rows) cost 38 ms per call at 40,000 orders, a
--- ninth of the speed, until autovacuum's first analyze made the sessions plan again. With
+-- grew (the ids' lookup, `= any`, is guessed at 10 rows), until autovacuum's first analyze
+-- made the sessions plan again. With
 -- sequential scans off the plan is the primary key's whatever the table held (the customers'
 -- lookup needs more: see step 2).
 set enable_seqscan = off
@@ -168,8 +168,8 @@ begin
    where o.order_id = any (p_order_ids);
   -- The customers' lookup is planned for each call (EXECUTE, about 0.15 ms): two indexes
   -- start with product_id, and a plan made while crs.orders was empty chose the other one
-  -- (product_id, created_at) and kept it, so each lookup read every order of the product:
-  -- 13-27 ms per call at 50,000-90,000 orders, a tenth of the speed. Planned with the table's
+  -- (product_id, created_at) and kept it, so each lookup read every order of the product.
+  -- Planned with the table's
   -- actual size, the unique index (one row per product and customer) always wins.
   execute $lookup$
     select coalesce(array_agg(o.product_id || ' ' || o.customer_key), '{}')

@@ -10,7 +10,7 @@
  * One bounded wait under load. Taking the queue the moment a slot frees is not enough: the
  * clients a batch answers send their next orders one by one, and the first of them found a
  * free slot and went alone, so with 64 clients two batches in three were batches of one and
- * the other slot carried everything (measured: 4,116 of 6,288 batches held one order). So
+ * the other slot carried everything. So
  * while other batches run, a free slot waits until as many orders queue as they hold on
  * average, for at most `lingerMs`. With nothing running, or running batches of one (light
  * load), it never waits; when orders come back all at once (callers in the same process)

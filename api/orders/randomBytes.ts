@@ -2,8 +2,8 @@
  * Random bytes for order ids and token salts, drawn from the CSPRNG 4 KiB at a time.
  *
  * Every order needs 32 random bytes, and each crypto.randomBytes call is a trip into OpenSSL
- * (and, on a virtual machine, often the kernel): about 8 us each, 8% of the API's time per order
- * in `crs bench intake`. Node's own randomUUID keeps such a cache for the same reason. The
+ * (and, on a virtual machine, often the kernel), a visible share of an order's CPU time in the
+ * intake benchmark's profile. Node's own randomUUID keeps such a cache for the same reason. The
  * bytes are the same CSPRNG's; every caller gets a copy of bytes nobody else was given, and a
  * used block is never refilled.
  */
