@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PlaceOrderInput } from '../sql/placeOrder.js';
 import { summarize } from './load/percentiles.js';
-import type { LatencySummary } from './load/job.js';
+import type { LatencySummary, LoadPhase } from './load/job.js';
 
 /** The sum of every sample of `name` (all label sets, or those matching `labels`) on a /metrics page. */
 export async function readCounter(url: string, name: string, labels: Record<string, string> = {}) {
@@ -54,6 +54,8 @@ export interface DirectResult {
   outcomes: Record<string, number>;
   errors: number;
   latency: LatencySummary;
+  /** CPU time (µs) of this process, the callers and the group commit, in the measured window. */
+  callerCpuMicros: number;
 }
 
 /**
@@ -67,6 +69,8 @@ export async function directClosedLoop(options: {
   warmupMs: number;
   order: () => PlaceOrderInput;
   decide: (input: PlaceOrderInput) => Promise<{ outcome: string }>;
+  /** The measured window opens and closes (once each), for samples of other processes. */
+  onPhase?: (phase: LoadPhase) => void;
 }): Promise<DirectResult> {
   const start = performance.now();
   const measureFrom = start + options.warmupMs;
@@ -74,6 +78,11 @@ export async function directClosedLoop(options: {
   const latencies: number[] = [];
   const outcomes: Record<string, number> = {};
   let errors = 0;
+  let cpuAtOpen: NodeJS.CpuUsage | undefined;
+  const opens = setTimeout(() => {
+    cpuAtOpen = process.cpuUsage();
+    options.onPhase?.('measuring');
+  }, options.warmupMs);
   await Promise.all(
     Array.from({ length: options.clients }, async () => {
       while (performance.now() < stopAt) {
@@ -91,6 +100,9 @@ export async function directClosedLoop(options: {
       }
     }),
   );
+  clearTimeout(opens);
+  const used = cpuAtOpen ? process.cpuUsage(cpuAtOpen) : { user: 0, system: 0 };
+  if (cpuAtOpen) options.onPhase?.('measured');
   const elapsed = Math.max(performance.now(), stopAt) - measureFrom;
   return {
     perSecond: (latencies.length * 1000) / elapsed,
@@ -98,5 +110,6 @@ export async function directClosedLoop(options: {
     outcomes,
     errors,
     latency: summarize(latencies),
+    callerCpuMicros: used.user + used.system,
   };
 }

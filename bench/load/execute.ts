@@ -4,7 +4,7 @@
  * way: every request ends by its own timeout, and nothing new is issued after the schedule.
  */
 import { makeLoadClient, RequestFailure, type LoadClient } from './client.js';
-import type { LoadJob, LoadResult } from './job.js';
+import type { LoadJob, LoadPhase, LoadResult } from './job.js';
 import { makeTally, type Tally } from './tally.js';
 import { assertLoadJob } from './validate.js';
 
@@ -22,6 +22,8 @@ interface Run {
   now(): number;
   /** Voucher waits still running; the job ends when they have. */
   vouchers: Set<Promise<void>>;
+  /** Opens or closes the measured window. */
+  phase(phase: LoadPhase): void;
 }
 
 /** Sends request i and counts its outcome; `measured` false for closed-mode warmup requests. */
@@ -59,6 +61,8 @@ async function runClosed(run: Run, mode: Extract<LoadJob['mode'], { kind: 'close
   const stopAt = measureFrom + mode.durationMs;
   let next = 0;
   let failed = false;
+  const opens = setTimeout(() => run.phase('measuring'), measureFrom);
+  const closes = setTimeout(() => run.phase('measured'), stopAt);
   const client = async () => {
     while (!failed && run.now() < stopAt) {
       const sentMs = run.now();
@@ -68,7 +72,14 @@ async function runClosed(run: Run, mode: Extract<LoadJob['mode'], { kind: 'close
       });
     }
   };
-  await Promise.all(Array.from({ length: mode.concurrency }, client));
+  try {
+    await Promise.all(Array.from({ length: mode.concurrency }, client));
+  } finally {
+    clearTimeout(opens);
+    clearTimeout(closes);
+    // Clients stop at stopAt, but the timer may be late: the window is closed at the latest now.
+    run.phase('measured');
+  }
 }
 
 async function runOpen(run: Run, mode: Extract<LoadJob['mode'], { kind: 'open' }>): Promise<void> {
@@ -76,6 +87,7 @@ async function runOpen(run: Run, mode: Extract<LoadJob['mode'], { kind: 'open' }
   const pending = new Set<Promise<void>>();
   let failure: unknown;
   let next = 0;
+  run.phase('measuring');
   await new Promise<void>((resolve) => {
     // Times are computed from the start, never from the previous tick, so timer lateness does
     // not accumulate: a late tick sends every arrival that is due (and their latency shows it).
@@ -95,11 +107,19 @@ async function runOpen(run: Run, mode: Extract<LoadJob['mode'], { kind: 'open' }
     tick();
   });
   await Promise.all(pending);
+  run.phase('measured');
   if (failure !== undefined) throw failure;
 }
 
-/** Runs the job and returns its result; `log` gets a progress line every 5 s. */
-export async function executeJob(job: unknown, log: (line: string) => void): Promise<LoadResult> {
+/**
+ * Runs the job and returns its result; `log` gets a progress line every 5 s, `onPhase` the
+ * opening and closing of the measured window (once each).
+ */
+export async function executeJob(
+  job: unknown,
+  log: (line: string) => void,
+  onPhase: (phase: LoadPhase) => void = () => undefined,
+): Promise<LoadResult> {
   // Checked here, not only in runLoad: the job arrives by IPC as plain data.
   assertLoadJob(job);
   const mode = job.mode;
@@ -108,11 +128,31 @@ export async function executeJob(job: unknown, log: (line: string) => void): Pro
   const tally = makeTally({
     keepRecords: job.keepRecords ?? false,
     followVouchers: job.followVouchers !== undefined,
-    ...(mode.kind === 'open' ? { expected: mode.requests } : {}),
   });
   const client = makeLoadClient(job, connections);
   const start = performance.now();
-  const run: Run = { job, client, tally, start, now: () => performance.now() - start, vouchers: new Set() };
+  let cpuAtOpen: NodeJS.CpuUsage | undefined;
+  let generatorCpuMicros = 0;
+  let phaseNow: LoadPhase | undefined;
+  const phase = (next: LoadPhase) => {
+    if (phaseNow === next || (next === 'measured' && phaseNow === undefined)) return;
+    phaseNow = next;
+    if (next === 'measuring') cpuAtOpen = process.cpuUsage();
+    else if (cpuAtOpen) {
+      const used = process.cpuUsage(cpuAtOpen);
+      generatorCpuMicros = used.user + used.system;
+    }
+    onPhase(next);
+  };
+  const run: Run = {
+    job,
+    client,
+    tally,
+    start,
+    now: () => performance.now() - start,
+    vouchers: new Set(),
+    phase,
+  };
   const progress = setInterval(() => log(tally.progress(run.now())), PROGRESS_EVERY_MS);
   try {
     if (mode.kind === 'closed') await runClosed(run, mode);
@@ -120,7 +160,7 @@ export async function executeJob(job: unknown, log: (line: string) => void): Pro
     // Each wait is bounded by followVouchers.timeoutMs; a new one can start only while
     // requests are still answering, which they no longer are.
     while (run.vouchers.size > 0) await Promise.all(run.vouchers);
-    return tally.result();
+    return { ...tally.result(), generatorCpuMicros };
   } finally {
     clearInterval(progress);
     await client.close();

@@ -6,7 +6,7 @@
  *   argv[2]: an optional label for the progress lines on stderr.
  */
 import { executeJob } from './execute.js';
-import type { GeneratorReply } from './job.js';
+import type { GeneratorReply, PhaseMessage } from './job.js';
 
 const label = process.argv[2] ? ` ${process.argv[2]}` : '';
 const log = (line: string) => process.stderr.write(`[load${label}] ${line}\n`);
@@ -26,7 +26,8 @@ function reply(message: GeneratorReply, exitCode: number): void {
 process.on('disconnect', () => process.exit(1));
 
 process.once('message', (job: unknown) => {
-  executeJob(job, log).then(
+  const phase = (phase: PhaseMessage['phase']) => send?.({ phase } satisfies PhaseMessage);
+  executeJob(job, log, phase).then(
     (result) => reply({ ok: true, result }, 0),
     (err: unknown) => reply({ ok: false, error: err instanceof Error ? err.message : String(err) }, 1),
   );

@@ -73,7 +73,21 @@ export interface LoadResult {
   vouchersReceived?: number;
   vouchersMissing?: number;
   records?: RequestRecord[];
+  /** CPU time (user + system, µs) the generator process used in the measured window. */
+  generatorCpuMicros: number;
 }
+
+/**
+ * When the measured window opens and closes (closed mode: after the warmup, at the end of the
+ * duration; open mode: the first arrival, the last answer), told to the parent as it happens
+ * so it can sample other processes at the same moments (bench/cpuTime.ts).
+ */
+export type LoadPhase = 'measuring' | 'measured';
 
 /** What the generator process sends back, once. */
 export type GeneratorReply = { ok: true; result: LoadResult } | { ok: false; error: string };
+
+/** What the generator tells its parent before the reply. */
+export interface PhaseMessage {
+  phase: LoadPhase;
+}

@@ -1,26 +1,20 @@
 /**
- * Exact latency summaries: every sample is kept and sorted once. At the sizes a load job may
- * reach (200,000 requests) that costs a few milliseconds, and unlike a histogram it needs no
- * choice of range or precision.
+ * Latency summaries from HdrHistogram (hdr-histogram-js), the field's standard recorder: values
+ * in microseconds, three significant digits (every percentile within 0.1 % of the exact one),
+ * any range (it resizes), constant memory however many samples. Percentiles are HdrHistogram's
+ * own definition (the highest value equivalent to the sample at that rank), so figures read the
+ * same as wrk2's, Gatling's or HdrHistogram's tools. Latencies are recorded from a request's
+ * scheduled time in open mode (tally.ts), which is how an open loop corrects for coordinated
+ * omission.
  */
+import * as hdr from 'hdr-histogram-js';
 import type { LatencySummary } from './job.js';
 
 /** Points of the distribution chart: percentile 0, then toward 99.999 with the remaining
  *  distance to 100 shrinking by equal factors, so the tail gets as many points as the body. */
 const DISTRIBUTION_POINTS = 60;
 const DEEPEST_PERCENTILE = 99.999;
-
-/**
- * The nearest-rank percentile of sorted values: the smallest sample that at least p % of the
- * samples do not exceed (HdrHistogram's definition, without its bucketing).
- */
-export function percentileOfSorted(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  // The epsilon absorbs binary-fraction noise: 99.9 % of 1000 is 999.0000000000001 in floats,
-  // which must be rank 999, not 1000.
-  const rank = Math.ceil((p / 100) * sorted.length - 1e-9);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? 0;
-}
+const MICROS_PER_MS = 1000;
 
 /** Percentiles from 0 to 99.999, logarithmically denser toward the tail. */
 export function distributionPercentiles(points = DISTRIBUTION_POINTS): number[] {
@@ -34,50 +28,46 @@ export function distributionPercentiles(points = DISTRIBUTION_POINTS): number[] 
   return out;
 }
 
-/** An empty sample set summarises as zeros, so a result always has the same shape. */
-export function summarize(values: number[] | Float64Array): LatencySummary {
-  const sorted = Float64Array.from(values).sort();
-  const count = sorted.length;
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  const at = (p: number) => percentileOfSorted(sorted, p);
-  return {
-    count,
-    mean: count === 0 ? 0 : sum / count,
-    p50: at(50),
-    p90: at(90),
-    p95: at(95),
-    p99: at(99),
-    p999: at(99.9),
-    max: count === 0 ? 0 : (sorted[count - 1] ?? 0),
-    distribution: count === 0 ? [] : distributionPercentiles().map((p): [number, number] => [p, at(p)]),
-  };
+/** Latencies in milliseconds, recorded into an HdrHistogram as microseconds. */
+export class LatencyHistogram {
+  readonly #histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60 * 60 * MICROS_PER_MS * 1000,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
+
+  record(ms: number): void {
+    // Sub-microsecond answers count as 1 µs: the histogram's lowest value.
+    this.#histogram.recordValue(Math.max(1, Math.round(ms * MICROS_PER_MS)));
+  }
+
+  get count(): number {
+    return this.#histogram.totalCount;
+  }
+
+  /** An empty histogram summarises as zeros, so a result always has the same shape. */
+  summary(): LatencySummary {
+    const h = this.#histogram;
+    const count = h.totalCount;
+    const at = (p: number) => (count === 0 ? 0 : h.getValueAtPercentile(p) / MICROS_PER_MS);
+    return {
+      count,
+      mean: count === 0 ? 0 : h.mean / MICROS_PER_MS,
+      p50: at(50),
+      p90: at(90),
+      p95: at(95),
+      p99: at(99),
+      p999: at(99.9),
+      max: count === 0 ? 0 : h.maxValue / MICROS_PER_MS,
+      distribution: count === 0 ? [] : distributionPercentiles().map((p): [number, number] => [p, at(p)]),
+    };
+  }
 }
 
-/** A growable Float64Array: closed-mode runs do not know their sample count in advance. */
-export class Samples {
-  #data: Float64Array;
-  #length = 0;
-
-  constructor(initialCapacity = 1024) {
-    this.#data = new Float64Array(Math.max(16, initialCapacity));
-  }
-
-  push(value: number): void {
-    if (this.#length === this.#data.length) {
-      const bigger = new Float64Array(this.#data.length * 2);
-      bigger.set(this.#data);
-      this.#data = bigger;
-    }
-    this.#data[this.#length++] = value;
-  }
-
-  get length(): number {
-    return this.#length;
-  }
-
-  /** A view of the samples pushed so far (no copy). */
-  values(): Float64Array {
-    return this.#data.subarray(0, this.#length);
-  }
+/** The summary of latencies (ms) collected elsewhere. */
+export function summarize(values: Iterable<number>): LatencySummary {
+  const histogram = new LatencyHistogram();
+  for (const value of values) histogram.record(value);
+  return histogram.summary();
 }

@@ -6,7 +6,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../common/paths.js';
-import type { GeneratorReply, LoadJob, LoadResult } from './job.js';
+import type { GeneratorReply, LoadJob, LoadPhase, LoadResult, PhaseMessage } from './job.js';
 import { assertLoadJob } from './validate.js';
 
 /** Slack past the job's own bounds for process start-up (tsx compiles) and the reply. */
@@ -25,13 +25,20 @@ export function hardDeadlineMs(job: LoadJob): number {
   return schedule + job.timeoutMs + (job.followVouchers?.timeoutMs ?? 0) + DEADLINE_SLACK_MS;
 }
 
+function isPhase(message: unknown): message is PhaseMessage {
+  return typeof message === 'object' && message !== null && 'phase' in message;
+}
+
 function isReply(message: unknown): message is GeneratorReply {
   return (
     typeof message === 'object' && message !== null && typeof (message as { ok?: unknown }).ok === 'boolean'
   );
 }
 
-export function runLoad(job: LoadJob, opts: { label?: string } = {}): Promise<LoadResult> {
+export function runLoad(
+  job: LoadJob,
+  opts: { label?: string; onPhase?: (phase: LoadPhase) => void } = {},
+): Promise<LoadResult> {
   const what = opts.label ? `load job ${opts.label}` : 'load job';
   try {
     // Refused here too, so that a bad job fails before a process is started.
@@ -64,7 +71,11 @@ export function runLoad(job: LoadJob, opts: { label?: string } = {}): Promise<Lo
     // The deadline must not keep the caller's process alive on its own.
     deadline.unref();
 
-    child.once('message', (message: unknown) => {
+    child.on('message', (message: unknown) => {
+      if (isPhase(message)) {
+        opts.onPhase?.(message.phase);
+        return;
+      }
       if (!isReply(message)) {
         settle(() => reject(new Error(`${what}: the generator sent an unexpected message`)));
       } else if (message.ok) {

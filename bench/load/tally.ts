@@ -5,7 +5,7 @@
  */
 import type { LoadResult, RequestRecord } from './job.js';
 import type { Answer } from './client.js';
-import { Samples, summarize } from './percentiles.js';
+import { LatencyHistogram } from './percentiles.js';
 
 export interface Tally {
   sent(): void;
@@ -14,7 +14,7 @@ export interface Tally {
   failed(scheduledMs: number, sentMs: number, endMs: number, key: string): void;
   voucher(record: RequestRecord, voucherMs: number | undefined): void;
   progress(nowMs: number): string;
-  result(): LoadResult;
+  result(): Omit<LoadResult, 'generatorCpuMicros'>;
 }
 
 function increment(counts: Record<string, number>, key: string): void {
@@ -26,7 +26,7 @@ function format(counts: Record<string, number>): string {
   return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}:${v}`).join(',');
 }
 
-export function makeTally(opts: { keepRecords: boolean; followVouchers: boolean; expected?: number }): Tally {
+export function makeTally(opts: { keepRecords: boolean; followVouchers: boolean }): Tally {
   let sent = 0;
   let answered = 0;
   let ok = 0;
@@ -37,8 +37,8 @@ export function makeTally(opts: { keepRecords: boolean; followVouchers: boolean;
   const byStatus: Record<string, number> = {};
   const byCode: Record<string, number> = {};
   const errors: Record<string, number> = {};
-  const latency = new Samples(opts.expected);
-  const voucherLatency = new Samples(opts.followVouchers ? opts.expected : 16);
+  const latency = new LatencyHistogram();
+  const voucherLatency = new LatencyHistogram();
   const records: RequestRecord[] | undefined = opts.keepRecords ? [] : undefined;
 
   const ended = (sentMs: number, endMs: number) => {
@@ -56,7 +56,7 @@ export function makeTally(opts: { keepRecords: boolean; followVouchers: boolean;
       if (answer.status >= 200 && answer.status < 300) ok += 1;
       increment(byStatus, String(answer.status));
       if (answer.code !== undefined) increment(byCode, answer.code);
-      latency.push(answeredMs - scheduledMs);
+      latency.record(answeredMs - scheduledMs);
       ended(sentMs, answeredMs);
       const record: RequestRecord = { scheduledMs, sentMs, answeredMs, status: answer.status };
       if (answer.code !== undefined) record.code = answer.code;
@@ -78,7 +78,7 @@ export function makeTally(opts: { keepRecords: boolean; followVouchers: boolean;
       }
       vouchersReceived += 1;
       record.voucherMs = voucherMs;
-      voucherLatency.push(voucherMs - record.scheduledMs);
+      voucherLatency.record(voucherMs - record.scheduledMs);
     },
 
     progress(nowMs) {
@@ -93,7 +93,7 @@ export function makeTally(opts: { keepRecords: boolean; followVouchers: boolean;
     result() {
       const elapsedMs = sent === 0 ? 0 : lastEndMs - firstSentMs;
       const rate = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0);
-      const result: LoadResult = {
+      const result: Omit<LoadResult, 'generatorCpuMicros'> = {
         sent,
         answered,
         byStatus,
@@ -102,10 +102,10 @@ export function makeTally(opts: { keepRecords: boolean; followVouchers: boolean;
         elapsedMs,
         perSecond: rate(answered),
         okPerSecond: rate(ok),
-        latency: summarize(latency.values()),
+        latency: latency.summary(),
       };
       if (opts.followVouchers) {
-        result.voucherLatency = summarize(voucherLatency.values());
+        result.voucherLatency = voucherLatency.summary();
         result.vouchersReceived = vouchersReceived;
         result.vouchersMissing = vouchersMissing;
       }

@@ -15,6 +15,7 @@ import { formatNumber, formatTable, markdownTable } from '../report/table.js';
 import { readCounter, waitUntil } from '../measure.js';
 import { BENCH_PORTS, type BenchStack } from '../stack.js';
 import type { ScenarioOutput } from './scenario.js';
+import { searchSloCapacity, SLO_P99_MS } from './sloCapacity.js';
 
 export async function flashSale(
   stack: BenchStack,
@@ -85,6 +86,8 @@ export async function flashSale(
   const lastVoucherAfterMs = timing[0]?.last_voucher_after_ms ?? NaN;
   const withoutDatabase = refusedByFlag / Math.max(1, refusedByFlag + refusedByDb);
 
+  const slo = await searchSloCapacity(stack, options);
+
   const problems: string[] = [];
   if (result.answered !== buyers)
     problems.push(`${buyers - result.answered} of ${buyers} buyers got no answer`);
@@ -98,6 +101,11 @@ export async function flashSale(
   const unexpected = Object.entries(result.byStatus).filter(
     ([status]) => status !== '201' && status !== '409',
   );
+  for (const t of slo.trials.filter((t) => t.orders > t.stock || t.reserved > t.stock)) {
+    problems.push(
+      `SLO trial at ${Math.round(t.arrivalsPerSecond)}/s oversold: ${t.orders} orders for ${t.stock}`,
+    );
+  }
   if (unexpected.length > 0)
     problems.push(`answers other than 201/409: ${JSON.stringify(Object.fromEntries(unexpected))}`);
 
@@ -126,14 +134,32 @@ export async function flashSale(
       `${formatNumber(lastVoucherAfterMs)} ms (${vouchers} vouchers)`,
     ],
   ];
+  figures.push([
+    `capacity at p99 < ${SLO_P99_MS} ms (arrivals/s, share of the trivial route's ceiling)`,
+    `${formatNumber(slo.arrivalsPerSecond)}/s at p99 ${formatNumber(slo.p99Ms, 1)} ms, ${formatNumber(slo.ratioToHttpCeiling * 100)}% of ${formatNumber(slo.httpCeilingPerSecond)}/s`,
+  ]);
   const columns = [
     { title: 'flash sale', align: 'left' as const },
     { title: 'result', align: 'left' as const },
   ];
+  const trialColumns = [
+    { title: 'SLO trial arrivals/s' },
+    { title: 'buyers' },
+    { title: 'stock' },
+    { title: 'p99 ms' },
+    { title: 'result', align: 'left' as const },
+  ];
+  const trialRows = slo.trials.map((t) => [
+    Math.round(t.arrivalsPerSecond),
+    t.buyers,
+    t.stock,
+    formatNumber(t.p99Ms, 1),
+    t.pass ? 'pass' : `fail: ${t.reason ?? ''}`,
+  ]);
   return {
     name: 'flash-sale',
-    text: formatTable(columns, figures),
-    markdown: markdownTable(columns, figures),
+    text: [formatTable(columns, figures), formatTable(trialColumns, trialRows)].join('\n\n'),
+    markdown: [markdownTable(columns, figures), markdownTable(trialColumns, trialRows)].join('\n\n'),
     svgs: {
       latency: latencyDistributionChart({
         title: `Flash sale: ${formatNumber(buyers)} buyers in ${spreadMs / 1000} s for ${formatNumber(stock)} units`,
@@ -157,9 +183,17 @@ export async function flashSale(
       withoutDatabaseShare: withoutDatabase,
       vouchers,
       lastReservationToLastVoucherMs: lastVoucherAfterMs,
+      sloCapacity: {
+        arrivalsPerSecond: slo.arrivalsPerSecond,
+        p99Ms: slo.p99Ms,
+        ratioToHttpCeiling: slo.ratioToHttpCeiling,
+        httpCeilingPerSecond: slo.httpCeilingPerSecond,
+      },
+      sloTrials: slo.trials,
     },
     problems,
     summary: [
+      `flash sale capacity at p99 < ${SLO_P99_MS} ms: ${formatNumber(slo.arrivalsPerSecond)} arrivals/s, ${formatNumber(slo.ratioToHttpCeiling * 100)}% of the trivial route's ${formatNumber(slo.httpCeilingPerSecond)}/s`,
       `flash sale: ${formatNumber(result.answered)}/${formatNumber(buyers)} answered, ${orders} reserved of ${stock}, p99 ${formatNumber(result.latency.p99)} ms, sold out in ${formatNumber(soldOutAtMs)} ms, ${formatNumber(withoutDatabase * 100, 1)}% of refusals without Postgres, last voucher ${formatNumber(lastVoucherAfterMs)} ms after the last reservation`,
     ],
   };

@@ -144,13 +144,26 @@ t.test('open mode sends 200 orders on schedule and follows the vouchers of the 2
   );
 });
 
-t.test('percentiles are exact nearest-rank values', async (t) => {
-  // 1..1000 shuffled: percentile p is the value ceil(p/100 * 1000).
+t.test("percentiles are HdrHistogram's, within its 0.1 % precision", async (t) => {
+  // 1..1000 ms shuffled: percentile p is about the value ceil(p/100 * 1000).
   const values = Array.from({ length: 1000 }, (_, i) => ((i * 389) % 1000) + 1);
   const s = summarize(values);
-  t.match(s, { count: 1000, mean: 500.5, p50: 500, p90: 900, p95: 950, p99: 990, p999: 999, max: 1000 });
-  t.same(s.distribution[0], [0, 1]);
-  t.same(s.distribution.at(-1), [99.999, 1000]);
+  const near = (actual: number, expected: number) => Math.abs(actual - expected) <= expected * 0.001;
+  t.equal(s.count, 1000);
+  for (const [name, expected] of [
+    ['mean', 500.5],
+    ['p50', 500],
+    ['p90', 900],
+    ['p95', 950],
+    ['p99', 990],
+    ['p999', 999],
+    ['max', 1000],
+  ] as const) {
+    t.ok(near(s[name], expected), `${name} ${s[name]} is ${expected} within 0.1 %`);
+  }
+  t.ok(near(s.distribution[0]![1], 1) && s.distribution[0]![0] === 0, 'the distribution starts at the least');
+  t.same(s.distribution.at(-1)![0], 99.999);
+  t.ok(near(s.distribution.at(-1)![1], 1000), 'and ends at the most');
   t.ok(s.distribution.length >= 50 && s.distribution.length <= 70, 'about 60 points');
   const ps = s.distribution.map(([p]) => p);
   t.ok(
@@ -158,8 +171,13 @@ t.test('percentiles are exact nearest-rank values', async (t) => {
     'percentiles increase',
   );
   t.ok(ps.filter((p) => p >= 99).length >= 20, 'the tail gets its share of points');
-  t.same(summarize([7]), { ...summarize([7]), p50: 7, p999: 7, max: 7, mean: 7 });
-  t.match(summarize(new Float64Array()), { count: 0, p99: 0, distribution: [] });
+  const one = summarize([7]);
+  t.ok(
+    [one.p50, one.p999, one.max, one.mean].every((v) => near(v, 7)),
+    'one sample is every percentile',
+  );
+  t.match(summarize([]), { count: 0, p99: 0, distribution: [] });
+  t.ok(near(summarize([0.25]).p50, 0.25), 'sub-millisecond latencies keep their microseconds');
 });
 
 t.test('a job is refused before anything is sent', async (t) => {
