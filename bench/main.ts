@@ -18,6 +18,7 @@ import type { ScenarioName } from './scenarios/names.js';
 export { SCENARIOS, isScenarioName } from './scenarios/names.js';
 import type { ScenarioOutput } from './scenarios/scenario.js';
 import { startBenchStack } from './stack.js';
+export { runProfile } from './profile.js';
 
 export interface BenchOptions {
   scenarios: ScenarioName[];

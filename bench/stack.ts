@@ -74,8 +74,8 @@ export interface BenchStack {
    * for it unless extraEnv names another (PORT, CDC_PORT, RENDERER_PORT).
    */
   component(name: 'api' | 'cdc' | 'renderer', extraEnv?: Env, output?: number): Promise<Child>;
-  /** The API with another order decision (bench/benchApi.ts), ready. */
-  benchApi(decide: 'batched' | 'original', extraEnv?: Env): Promise<Child>;
+  /** The API with another order decision (bench/benchApi.ts), ready; `nodeArgs` for Node itself (a profiler). */
+  benchApi(decide: 'batched' | 'original', extraEnv?: Env, nodeArgs?: string[]): Promise<Child>;
   stop(): Promise<void>;
 }
 
@@ -164,8 +164,9 @@ export async function startBenchStack(
         const childEnv: Env = { ...services.componentEnv(name, componentEnv({})), ...extra };
         return started(spawnComponent(name, childEnv, undefined, output), childEnv[portVar[name]]);
       },
-      benchApi: (decide, extra = {}) => {
-        const entry = siblingEntry(import.meta.url, 'benchApi');
+      benchApi: (decide, extra = {}, nodeArgs = []) => {
+        const sibling = siblingEntry(import.meta.url, 'benchApi');
+        const entry = { ...sibling, execArgv: [...sibling.execArgv, ...nodeArgs] };
         // The original design's tables belong to the owner (bench/db/original.sql): this
         // bench-only API gets the owner's URL too.
         const childEnv: Env = {

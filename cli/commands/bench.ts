@@ -23,6 +23,9 @@ each run, and a load generator in a process of its own. Loopback only, bounded i
               PDFs/s, replication lag
   --quick     a short version of each (seconds, not minutes) that checks only invariants
   --out DIR   where results go (bench/results): <scenario>.json, .txt, -*.svg, results.md
+  --profile   instead of the scenarios: the API under V8's profiler for an order, a sold-out
+              refusal and the trivial route (64 clients, 10 s each); prints self time by module
+              and function, writes the .cpuprofile files under DIR/profiles
 
 Exits 1 if an invariant broke (oversell, a buyer without an answer, a voucher missing). A full
 run takes about 10 minutes on two cores; nothing else should run meanwhile.`,
@@ -33,10 +36,12 @@ run takes about 10 minutes on two cores; nothing else should run meanwhile.`,
     }
     const named: string[] = [];
     let quick = false;
+    let profile = false;
     let outDir = join(packageRoot, 'bench', 'results');
     for (let i = 0; i < args.length; i += 1) {
       const arg = args[i] as string;
       if (arg === '--quick') quick = true;
+      else if (arg === '--profile') profile = true;
       else if (arg === '--out') {
         const value = args[(i += 1)];
         if (!value) throw new UsageError('--out needs a directory');
@@ -53,6 +58,10 @@ run takes about 10 minutes on two cores; nothing else should run meanwhile.`,
       return arg;
     });
     const log = makeLogger({ level: 'info', component: 'bench', format: readLogFormat(env) });
+    if (profile) {
+      if (scenarios.length > 0 || quick) throw new UsageError('--profile runs alone (see crs bench --help)');
+      return bench.runProfile(env, { outDir: join(outDir, 'profiles'), seconds: 10, log });
+    }
     return bench.runBench(env, {
       scenarios: scenarios.length ? [...new Set(scenarios)] : [...bench.SCENARIOS],
       quick,
