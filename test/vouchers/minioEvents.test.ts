@@ -9,7 +9,7 @@ import amqp from 'amqplib';
 import t from 'tap';
 import { packageRoot } from '../../common/paths.js';
 import { minioObjectCreated, queryEscape } from '../../deploy/local/minioEvents.js';
-import { parseBucketNotification } from '../../api/vouchers/voucherEvents.js';
+import { parseBucketNotification } from '../../bucket/minioEvent.js';
 import { waitFor } from '../support/cdc.js';
 import { ALLOW_ALL } from '../../deploy/local/s3Policy.js';
 import { makeTestVhost, s3Client, startTestS3, subscribe } from '../support/services.js';
