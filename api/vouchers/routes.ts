@@ -8,14 +8,13 @@
  * A voucher stored just before the listener was in place (the client opens its stream after
  * the 201; under load the renderer can be quicker), its notification heard while no one
  * waited and the voucher not yet recorded, is handed over from the events the instance
- * remembers (voucherEvents.ts). A gap remains where a notification goes by unheard and the
+ * remembers (voucherListeners.ts). A gap remains where a notification goes by unheard and the
  * voucher is recorded only after the database was asked: while this instance's queue was
  * being declared again after RabbitMQ came back, its catch-up query ran before the renderer
- * recorded the voucher (the fault drill found this one). So while the stream waits, the
- * database is asked again, 2 s after the subscription and then less and less often (at most
- * every 15 s), the streams that are due together in one query (voucherRechecks.ts), instead of
- * a bucket stat per subscribe, which cost the API and the object store more CPU than the
- * notifications themselves.
+ * recorded the voucher. So while the stream waits, the database is asked again, 2 s after
+ * the subscription and then less and less often (at most every 15 s), the streams that are due
+ * together in one query (voucherRechecks.ts), instead of a bucket stat per subscribe, which
+ * cost the API and the object store more CPU than the notifications themselves.
  */
 import { Router } from '@koa/router';
 import { AppError, notFound, unauthorized } from '../../common/errors.js';
