@@ -333,6 +333,7 @@ export type paths = {
         query?: never;
         header?: never;
         path: {
+          /** @description The order's id */
           orderId: string;
         };
         cookie?: never;
@@ -463,6 +464,7 @@ export type paths = {
         query?: never;
         header?: never;
         path: {
+          /** @description The order's id */
           orderId: string;
         };
         cookie?: never;
@@ -574,11 +576,14 @@ export type paths = {
     get: {
       parameters: {
         query?: {
+          /** @description With signature: when the download link expires, in Unix seconds */
           expires?: string;
+          /** @description The download link's signature; given, the link stands in for the order token */
           signature?: string;
         };
         header?: never;
         path: {
+          /** @description The order's id */
           orderId: string;
         };
         cookie?: never;
@@ -675,6 +680,7 @@ export type paths = {
         query?: never;
         header?: never;
         path: {
+          /** @description The coupon code: any case, with or without separators and spaces */
           code: string;
         };
         cookie?: never;
@@ -827,6 +833,7 @@ export type paths = {
         query?: never;
         header?: never;
         path: {
+          /** @description The coupon code: any case, with or without separators and spaces */
           code: string;
         };
         cookie?: never;
@@ -992,6 +999,7 @@ export type paths = {
     get: {
       parameters: {
         query?: {
+          /** @description The product; the default product if not given */
           productId?: string;
         };
         header?: never;
@@ -1087,6 +1095,7 @@ export type paths = {
     get: {
       parameters: {
         query?: {
+          /** @description The product; the default product if not given */
           productId?: string;
         };
         header?: never;
@@ -1202,6 +1211,7 @@ export type paths = {
         query?: never;
         header?: never;
         path: {
+          /** @description The product, made if new */
           productId: string;
         };
         cookie?: never;
@@ -1433,6 +1443,7 @@ export type paths = {
     get: {
       parameters: {
         query?: {
+          /** @description Entries per page */
           limit?: number;
           /** @description Only entries with a smaller id: the nextBefore of the previous page */
           before?: number;

@@ -2,8 +2,9 @@
  * Validation at the HTTP boundary with zod. The same schemas feed the OpenAPI document
  * (api/openapi/), so what is documented is what is enforced.
  */
+import type { Middleware } from 'koa';
 import { z } from 'zod';
-import { invalidRequest, type FieldProblem } from '../common/errors.js';
+import { invalidRequest, type AppError, type FieldProblem } from '../common/errors.js';
 import { PRODUCT_ID, PRODUCT_ID_RULE } from '../common/identifiers.js';
 
 /** Throws invalid_request listing every field that is wrong, or returns the parsed value. */
@@ -24,6 +25,52 @@ export function toFieldProblems(error: z.ZodError): FieldProblem[] {
     problems.push({ field, message: issue.message });
   }
   return problems;
+}
+
+/**
+ * The path and query parameters of one operation: object schemas whose keys are the
+ * parameters' names. The route parses with them and the OpenAPI document lists them
+ * (api/openapi/parameters.ts), so the two cannot disagree.
+ */
+export interface ParameterSchemas {
+  path?: z.ZodObject | undefined;
+  query?: z.ZodObject | undefined;
+}
+
+/**
+ * Parses ctx.params or ctx.query. A problem is named by the parameter (a repeated one by its
+ * name, not `exclude.0`: the client sent no field of that name). The answer is invalid_request
+ * unless `refuse` makes another: 404 for an id, where a 400 would tell apart ids that cannot
+ * exist from ids that merely do not.
+ */
+export function parseParams<S extends z.ZodObject>(
+  schema: S,
+  input: unknown,
+  refuse: (problems: FieldProblem[]) => AppError = invalidRequest,
+): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw refuse(
+    toFieldProblems(result.error).map(({ field, message }) => ({
+      field: field.split('.')[0] ?? field,
+      message,
+    })),
+  );
+}
+
+const PARAMETERS = Symbol('parameters');
+
+/**
+ * A route's handler, marked with the parameters it parses: the OpenAPI test reads the marks
+ * off the mounted routers and compares them with the document.
+ */
+export function takesParameters<M extends Middleware>(parameters: ParameterSchemas, handler: M): M {
+  return Object.assign(handler, { [PARAMETERS]: parameters });
+}
+
+/** The parameters a middleware was marked with by takesParameters, if any. */
+export function parametersOf(middleware: unknown): ParameterSchemas | undefined {
+  return (middleware as { [PARAMETERS]?: ParameterSchemas } | undefined)?.[PARAMETERS];
 }
 
 /** A required string field with messages that say what is wrong in plain words. */

@@ -1,13 +1,20 @@
 /**
- * The OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json. Request bodies
- * come from the same zod schemas that validate requests; test/api/openapi.test.ts checks that
- * every route and status the app answers is documented here and every documented one answered.
+ * The OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json. Request bodies and
+ * every path and query parameter come from the zod schemas the routes validate them with
+ * (parameters.ts); test/api/openapiConformance.test.ts checks that every route and status the
+ * app answers is documented here and every documented one answered, and that each operation's
+ * parameters are those its route parses.
  */
 import { z } from 'zod';
-import { AUDIT_PAGE_MAX } from '../admin/auditRoutes.js';
-import { productUpdateSchema } from '../admin/routes.js';
+import { auditParameters } from '../admin/auditRoutes.js';
+import { productParameters, productUpdateSchema } from '../admin/routes.js';
+import { readinessParameters } from '../health/routes.js';
 import { makeOrderRequestSchema } from '../orders/orderRequest.js';
-import { ORDER_ID, PRODUCT_ID } from '../../common/identifiers.js';
+import { orderParameters } from '../orders/routes.js';
+import { stockParameters } from '../stock/routes.js';
+import { orderEventsParameters, voucherParameters } from '../vouchers/routes.js';
+import { couponParameters } from '../vouchers/staffRoutes.js';
+import { parametersFrom } from './parameters.js';
 
 type Json = Record<string, unknown>;
 
@@ -232,19 +239,6 @@ const auditEntrySchema: Json = {
   },
 };
 
-const orderIdParam = {
-  name: 'orderId',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: ORDER_ID.source },
-};
-const productIdQuery = {
-  name: 'productId',
-  in: 'query',
-  required: false,
-  schema: { type: 'string', pattern: PRODUCT_ID.source },
-};
-
 export function makeOpenApiDocument(): Json {
   return {
     openapi: '3.1.0',
@@ -382,7 +376,7 @@ export function makeOpenApiDocument(): Json {
               'JSON, or HTML for the web page: the order page for a browser (Accept prefers ' +
               'text/html), its status fragment for htmx (HX-Request: true).',
             security: [{ orderToken: [] }],
-            parameters: [orderIdParam],
+            parameters: parametersFrom(orderParameters),
             responses: {
               '200': orHtml(
                 {
@@ -426,7 +420,7 @@ export function makeOpenApiDocument(): Json {
           summary:
             'Server-Sent Events: `voucher` with {orderId, url} once the voucher is stored (at once if it is)',
           security: [{ orderToken: [] }],
-          parameters: [orderIdParam],
+          parameters: parametersFrom(orderEventsParameters),
           responses: {
             '200': withHeaders(
               { description: 'The stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
@@ -443,11 +437,7 @@ export function makeOpenApiDocument(): Json {
         get: {
           summary: 'The voucher PDF (order token, or the short-lived signed link from the voucher event)',
           security: [{ orderToken: [] }],
-          parameters: [
-            orderIdParam,
-            { name: 'expires', in: 'query', required: false, schema: { type: 'string' } },
-            { name: 'signature', in: 'query', required: false, schema: { type: 'string' } },
-          ],
+          parameters: parametersFrom(voucherParameters),
           responses: {
             '200': withHeaders(
               {
@@ -467,7 +457,7 @@ export function makeOpenApiDocument(): Json {
           {
             summary: 'A coupon, for staff (any case, separators optional)',
             security: [{ staffToken: [] }],
-            parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
+            parameters: parametersFrom(couponParameters),
             responses: {
               '200': {
                 description: 'The coupon',
@@ -497,7 +487,7 @@ export function makeOpenApiDocument(): Json {
           {
             summary: 'Redeem a coupon, once',
             security: [{ staffToken: [] }],
-            parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
+            parameters: parametersFrom(couponParameters),
             responses: {
               '200': {
                 description: 'Redeemed now',
@@ -524,7 +514,7 @@ export function makeOpenApiDocument(): Json {
       '/api/stock': {
         get: {
           summary: "A product's stock",
-          parameters: [productIdQuery],
+          parameters: parametersFrom(stockParameters),
           responses: {
             '200': withHeaders(
               { description: 'The stock', content: json({ $ref: '#/components/schemas/Stock' }) },
@@ -541,7 +531,7 @@ export function makeOpenApiDocument(): Json {
           summary:
             'Server-Sent Events: `stock` with the Stock object at once, then on every change ' +
             '(at most one event per 250 ms per stream, always the newest)',
-          parameters: [productIdQuery],
+          parameters: parametersFrom(stockParameters),
           responses: {
             '200': withHeaders(
               { description: 'The stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
@@ -559,7 +549,7 @@ export function makeOpenApiDocument(): Json {
           {
             summary: 'Create a product, or change its name and total stock',
             security: [{ adminToken: [] }],
-            parameters: [{ ...productIdQuery, in: 'path', required: true }],
+            parameters: parametersFrom(productParameters),
             requestBody: {
               required: true,
               content: json({ $ref: '#/components/schemas/ProductUpdate' }),
@@ -588,21 +578,7 @@ export function makeOpenApiDocument(): Json {
               'The audit trail, newest first: every admin stock change and redemption attempt ' +
               '(refusals included), with who, when and what',
             security: [{ adminToken: [] }],
-            parameters: [
-              {
-                name: 'limit',
-                in: 'query',
-                required: false,
-                schema: { type: 'integer', minimum: 1, maximum: AUDIT_PAGE_MAX, default: 50 },
-              },
-              {
-                name: 'before',
-                in: 'query',
-                required: false,
-                description: 'Only entries with a smaller id: the nextBefore of the previous page',
-                schema: { type: 'integer', minimum: 1 },
-              },
-            ],
+            parameters: parametersFrom(auditParameters),
             responses: {
               '200': {
                 description: 'A page of entries; nextBefore when there may be more',
@@ -653,19 +629,7 @@ export function makeOpenApiDocument(): Json {
       '/readyz': {
         get: {
           summary: 'Readiness: every dependency is reachable and the process is not draining',
-          parameters: [
-            {
-              name: 'exclude',
-              in: 'query',
-              required: false,
-              description:
-                'Leave a shared dependency out (Kubernetes probes use exclude=postgres); the schema ' +
-                'is still checked until this process has once seen it current. Repeatable.',
-              schema: { type: 'array', items: { type: 'string', enum: ['postgres'] } },
-              style: 'form',
-              explode: true,
-            },
-          ],
+          parameters: parametersFrom(readinessParameters),
           responses: {
             '200': {
               description: 'Ready',

@@ -10,8 +10,9 @@ import type { StoredOrder } from '../../sql/getOrder.js';
 import type { ApiDeps } from '../deps.js';
 import { isFormPost, readJsonBody } from '../../http/body.js';
 import { limitRequests } from '../../http/rateLimit.js';
+import { takesParameters, type ParameterSchemas } from '../../http/validate.js';
 import { makeDownloadLink } from '../vouchers/downloadLink.js';
-import { authorizeOrder } from './orderAccess.js';
+import { authorizeOrder, orderPath } from './orderAccess.js';
 import { makeTakeOrder, type TakeOrder } from './takeOrder.js';
 
 /** The body of a reservation; a replay answers with exactly this again. */
@@ -31,6 +32,9 @@ function reservedBody(base: string, orderId: string, accessToken: string): Reser
     links: { self, events: `${self}/events`, voucher: `${self}/voucher` },
   };
 }
+
+/** GET /api/orders/:orderId (parsed by authorizeOrder). */
+export const orderParameters: ParameterSchemas = { path: orderPath };
 
 /** How the web pages answer these routes for a browser (web/orderResponder.ts). */
 export interface OrderHtmlResponder {
@@ -81,7 +85,7 @@ export function makeOrderRoutes(deps: ApiDeps, html?: OrderHtmlResponder): Route
   router.get(
     '/api/orders/:orderId',
     htmlErrors((ctx) => html?.wantsHtml(ctx) ?? false),
-    async (ctx) => {
+    takesParameters(orderParameters, async (ctx) => {
       const order = await authorizeOrder(ctx, deps);
       ctx.set('Cache-Control', 'no-store');
       ctx.vary('Accept');
@@ -105,7 +109,7 @@ export function makeOrderRoutes(deps: ApiDeps, html?: OrderHtmlResponder): Route
           : {}),
         ...(order.redeemedAt ? { redeemedAt: order.redeemedAt.toISOString() } : {}),
       };
-    },
+    }),
   );
 
   return router;

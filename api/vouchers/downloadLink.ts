@@ -4,8 +4,25 @@
  * to one order, unforgeable without ORDER_TOKEN_KEY.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 
 export const LINK_TTL_SECONDS = 300;
+
+/** Unix seconds; twelve digits reach far past any link this makes. */
+const EXPIRES = /^\d{1,12}$/;
+
+/** The query of a download link, as GET /api/orders/:orderId/voucher reads it. */
+export const downloadLinkQuery = z.object({
+  expires: z
+    .string()
+    .regex(EXPIRES)
+    .optional()
+    .describe('With signature: when the download link expires, in Unix seconds'),
+  signature: z
+    .string()
+    .optional()
+    .describe("The download link's signature; given, the link stands in for the order token"),
+});
 
 function sign(key: string, orderId: string, expires: number) {
   return createHmac('sha256', key).update(`crs-voucher-link\0${orderId}\0${expires}`).digest('base64url');
@@ -23,8 +40,7 @@ export function verifyDownloadLink(
   signature: unknown,
   now = Date.now(),
 ): boolean {
-  if (typeof expires !== 'string' || typeof signature !== 'string' || !/^\d{1,12}$/.test(expires))
-    return false;
+  if (typeof expires !== 'string' || typeof signature !== 'string' || !EXPIRES.test(expires)) return false;
   const at = Number(expires);
   if (at < Math.floor(now / 1000)) return false;
   const expected = Buffer.from(sign(key, orderId, at));

@@ -8,6 +8,8 @@
 import t from 'tap';
 import { makeRouters } from '../../api/app.js';
 import { makeOpenApiDocument } from '../../api/openapi/document.js';
+import { parametersFrom } from '../../api/openapi/parameters.js';
+import { parametersOf } from '../../http/validate.js';
 import { makeTestDatabase } from '../support/database.js';
 import {
   openEventStream,
@@ -61,6 +63,28 @@ t.test('every route of the app is documented, and every documented path is a rou
     for (const method of Object.keys(methods)) documented.add(`${method.toUpperCase()} ${toKoa(path)}`);
   }
   t.same([...routes].sort(), [...documented].sort());
+});
+
+t.test('every operation documents exactly the parameters its route parses', async (t) => {
+  type Operation = { parameters?: unknown[] };
+  const operations = doc.paths as unknown as Record<string, Record<string, Operation>>;
+  for (const router of makeRouters(live.api.deps)) {
+    for (const layer of router.stack) {
+      const where = String(layer.path);
+      const declared = layer.stack.map(parametersOf).find((found) => found !== undefined) ?? {};
+      // A path parameter of the route is one the route declares (and no other).
+      t.same(
+        layer.paramNames.map((param) => String(param.name)),
+        Object.keys(declared.path?.shape ?? {}),
+        `${where}: the path's parameters are the path schema's keys`,
+      );
+      const expected = parametersFrom(declared);
+      for (const method of layer.methods.filter((m) => m !== 'HEAD')) {
+        const operation = operations[where.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
+        t.same(operation?.parameters ?? [], expected, `${method} ${where}`);
+      }
+    }
+  }
 });
 
 /** Every exchange of the test below, in order. */

@@ -17,6 +17,7 @@ import { newSecret } from '../../devstack/secrets.js';
 import { makeTestDatabase } from '../support/database.js';
 import { makeHttpClient, orderBody, type HttpClient } from '../support/api.js';
 import { startTestRedis } from '../support/services.js';
+import { makeWeb } from '../../web/pageRoutes.js';
 
 const db = await makeTestDatabase(t);
 const redisServer = await startTestRedis(t);
@@ -59,7 +60,7 @@ async function startInstance(t: Test, env: Record<string, string>): Promise<Inst
     SHUTDOWN_GRACE_MS: '1000',
     ...env,
   });
-  const api = await startApi(config, log);
+  const api = await startApi(config, log, { pages: makeWeb });
   const http = makeHttpClient(api.url.replace('localhost', '127.0.0.1'));
   t.teardown(async () => {
     http.close();

@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import t from 'tap';
-import { makeVoucherEvents, ORDERS_EXCHANGE, REJECTED_QUEUE } from '../../api/vouchers/voucherEvents.js';
+import { makeVoucherEvents } from '../../api/vouchers/voucherEvents.js';
+import { ORDERS_EXCHANGE, REJECTED_QUEUE } from '../../bucket/voucherRelay.js';
 import { makeChangeFeed, CHANGES_EXCHANGE } from '../../cdc/changeFeed.js';
 import { readChangeStream as readStreamConfig, readNetwork } from '../../common/config.js';
 import { readChangeStream } from '../../cdc/changeStream.js';

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import amqp from 'amqplib';
 import t from 'tap';
 import { startApi } from '../../api/server.js';
-import { ORDERS_EXCHANGE, REJECTED_QUEUE } from '../../api/vouchers/voucherEvents.js';
+import { ORDERS_EXCHANGE, REJECTED_QUEUE } from '../../bucket/voucherRelay.js';
 import { loadApiConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
 import { minioObjectCreated } from '../../devstack/minioEvents.js';

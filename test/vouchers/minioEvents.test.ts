@@ -9,7 +9,7 @@ import amqp from 'amqplib';
 import t from 'tap';
 import { packageRoot } from '../../common/paths.js';
 import { minioObjectCreated, queryEscape } from '../../devstack/minioEvents.js';
-import { parseBucketNotification } from '../../api/vouchers/voucherEvents.js';
+import { parseBucketNotification } from '../../bucket/minioEvent.js';
 import { waitFor } from '../support/cdc.js';
 import { ALLOW_ALL } from '../../devstack/s3Policy.js';
 import { makeTestVhost, s3Client, startTestS3, subscribe } from '../support/services.js';

@@ -7,7 +7,8 @@
  */
 import amqp from 'amqplib';
 import t from 'tap';
-import { makeVoucherEvents, type VoucherStored } from '../../api/vouchers/voucherEvents.js';
+import { makeVoucherEvents } from '../../api/vouchers/voucherEvents.js';
+import type { VoucherStored } from '../../bucket/minioEvent.js';
 import { makeObjectStore } from '../../common/objectStore.js';
 import { loadRendererConfig } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
