@@ -6,6 +6,12 @@
 -- queues a second job, and only orders still waiting for their voucher get one, so a replay
 -- after the voucher was stored (when graphile-worker has already deleted the finished job)
 -- does not render again.
+--
+-- Our own SQL reads and changes jobs through graphile-worker's public interface only: the
+-- graphile_worker.jobs view and its documented functions (add_jobs, force_unlock_workers,
+-- remove_job). Its _private_* tables may change in any release; the one place that touches
+-- them is crs.grant_job_queue_access below (grants and row-level-security policies), because
+-- graphile-worker itself, running as crs_renderer, works on them.
 
 -- Queues one render_voucher job per order that is still waiting for its voucher.
 -- Returns how many jobs were queued or refreshed.
@@ -32,6 +38,9 @@ begin
     select count(*)::integer
       from graphile_worker.add_jobs(
         array(
+          -- The payload's one declaration is GraphileWorker.Tasks['render_voucher']
+          -- (types/graphile-worker-tasks.d.ts); test/renderer/jobPayloads.test.ts holds the
+          -- two together.
           select row('render_voucher',
                      json_build_object('orderId', wanted.order_id),
                      null, null, null,
@@ -48,7 +57,7 @@ begin
              -- then could not record its completion (Postgres restarting), a dead job stayed
              -- behind for ever (found by `crs faults`). Only a job that used up its attempts is
              -- queued again (crs reconcile), keeping the failed one as its record.
-             and not exists (select from graphile_worker._private_jobs j
+             and not exists (select from graphile_worker.jobs j
                               where j.key = 'render_voucher:' || wanted.order_id
                                 and j.attempts < j.max_attempts)),
         -- A job already queued keeps its place (and its backoff), it is not pushed back.
