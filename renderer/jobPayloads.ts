@@ -4,11 +4,9 @@
  * (types/graphile-worker-tasks.d.ts) before trusting it. A malformed payload is a
  * MalformedJobPayloadError: no retry can fix it (renderVoucherTask.ts retires the job).
  */
+import { ORDER_ID } from '../common/identifiers.js';
 
 export type RenderVoucherPayload = GraphileWorker.Tasks['render_voucher'];
-
-/** The order ids crs.orders accepts (its check, migrations/000001_order_core.sql). */
-const ORDER_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 export class MalformedJobPayloadError extends Error {
   override name = 'MalformedJobPayloadError';

@@ -24,7 +24,7 @@
 -- Enqueuers take turns (a transaction advisory lock) and look at the jobs only once it is
 -- their turn, in a statement of its own, so each sees every job an earlier one queued. Two
 -- at once (a retried CDC batch while the first try's enqueue still waited for a connection,
--- across a Postgres restart: `crs faults` found it) could both miss a job the other had just
+-- across a Postgres restart) could both miss a job the other had just
 -- queued and the renderer locked, and add_jobs then retires the running job for good.
 create or replace function crs.enqueue_render_jobs(p_order_ids text[])
 returns integer
@@ -47,7 +47,7 @@ begin
                      'render_voucher:' || wanted.order_id,
                      null, null)::graphile_worker.job_spec
             -- Always qualified: a bare `id` inside the jobs subquery below is the job's own id
-            -- column (the check compared keys with 'render_voucher:<job id>' and never matched).
+            -- column, not the order's.
             from unnest(p_order_ids) as wanted(order_id)
            where not exists (select from crs.orders o
                              where o.order_id = wanted.order_id and o.status <> 'reserved')
@@ -55,7 +55,7 @@ begin
              -- alone. add_jobs would otherwise race the renderer: a job locked between its two
              -- statements is marked failed for good and a second one queued, and if the first
              -- then could not record its completion (Postgres restarting), a dead job stayed
-             -- behind for ever (found by `crs faults`). Only a job that used up its attempts is
+             -- behind for ever. Only a job that used up its attempts is
              -- queued again (crs reconcile), keeping the failed one as its record.
              and not exists (select from graphile_worker.jobs j
                               where j.key = 'render_voucher:' || wanted.order_id
