@@ -46,7 +46,7 @@ export async function purgePersonalData(deps: PurgeDeps): Promise<number> {
   }
 }
 
-export function makePurgePersonalDataTask(deps: PurgeDeps): Task {
+export function makePurgePersonalDataTask(deps: PurgeDeps): Task<typeof PURGE_TASK> {
   return async (_payload, helpers) => {
     const started = Date.now();
     const purged = await purgePersonalData(deps);

@@ -5,7 +5,8 @@
  * the same order draws identical bytes to the same key and records nothing new.
  *
  * A failing upload is retried here a few times with backoff and jitter; after that the job
- * fails and graphile-worker retries it later with its own exponential backoff.
+ * fails and graphile-worker retries it later with its own exponential backoff. A malformed
+ * payload fails the job for good at once (retireMalformedJob).
  */
 import type { Task } from 'graphile-worker';
 import { backoffMs, sleep } from '../common/backoff.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../common/log.js';
 import type { ObjectStore } from '../common/objectStore.js';
 import type { FontSet } from './fonts.js';
 import type { RendererMetrics } from './metrics.js';
+import { MalformedJobPayloadError, parseRenderVoucherPayload } from './jobPayloads.js';
 import { renderVoucher, type VoucherData } from './voucherPdf.js';
 import type { WorkerLiveness } from './workerLiveness.js';
 
@@ -36,7 +38,6 @@ export class JobTakenOverError extends Error {
   override name = 'JobTakenOverError';
 }
 
-const ORDER_ID = /^[A-Za-z0-9_-]{8,64}$/;
 const UPLOAD_ATTEMPTS = 3;
 
 interface OrderRow {
@@ -71,16 +72,42 @@ export async function readVoucherData(pool: Pool, orderId: string): Promise<Vouc
   return undefined;
 }
 
-export function makeRenderVoucherTask(deps: TaskDeps): Task {
+/**
+ * A job whose payload no retry can fix fails for good now rather than after its 25 attempts
+ * (days of backoff). graphile-worker 0.17 has no non-retryable error, and its
+ * permanently_fail_jobs skips locked jobs (this one is locked by us while it runs), but
+ * remove_job on a running job's key is documented to stop it from running again (its
+ * attempts set to max_attempts, its key cleared). The error thrown afterwards is recorded as
+ * the job's last_error, so the job stays in graphile_worker.jobs as a failed one
+ * (crs.monitoring_render_jobs counts it). A job without a key (only ever added by hand) cannot
+ * be found that way and is retried until its attempts run out, failing the same way each time.
+ */
+async function retireMalformedJob(
+  deps: TaskDeps,
+  job: { id: string; key: string | null },
+  payload: unknown,
+  err: MalformedJobPayloadError,
+): Promise<never> {
+  if (job.key !== null) {
+    await deps.pool.query('select graphile_worker.remove_job($1)', [job.key]);
+    deps.metrics.jobsFailedForGood.inc();
+  }
+  deps.log.error(
+    { err, code: err.code, jobId: job.id, payload },
+    'render_voucher job with a malformed payload failed',
+  );
+  throw err;
+}
+
+export function makeRenderVoucherTask(deps: TaskDeps): Task<'render_voucher'> {
   return async (payload, helpers) => {
-    const orderId = (payload as { orderId?: unknown } | null)?.orderId;
-    if (typeof orderId !== 'string' || !ORDER_ID.test(orderId)) {
-      // Retrying cannot fix a malformed payload: log it and let the job complete.
-      deps.log.error(
-        { jobId: helpers.job.id, payload },
-        'render_voucher job with a malformed payload skipped',
-      );
-      return;
+    // Typed by its declaration, but written by SQL: checked before it is trusted.
+    let orderId: string;
+    try {
+      ({ orderId } = parseRenderVoucherPayload(payload));
+    } catch (err) {
+      if (!(err instanceof MalformedJobPayloadError)) throw err;
+      return retireMalformedJob(deps, helpers.job, payload, err);
     }
     const log = deps.log.child({ orderId, jobId: helpers.job.id, attempt: helpers.job.attempts });
     const data = await readVoucherData(deps.pool, orderId);

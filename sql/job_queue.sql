@@ -6,6 +6,12 @@
 -- queues a second job, and only orders still waiting for their voucher get one, so a replay
 -- after the voucher was stored (when graphile-worker has already deleted the finished job)
 -- does not render again.
+--
+-- Our own SQL reads and changes jobs through graphile-worker's public interface only: the
+-- graphile_worker.jobs view and its documented functions (add_jobs, force_unlock_workers,
+-- remove_job). Its _private_* tables may change in any release; the one place that touches
+-- them is crs.grant_job_queue_access below (grants and row-level-security policies), because
+-- graphile-worker itself, running as crs_renderer, works on them.
 
 -- Queues one render_voucher job per order that is still waiting for its voucher.
 -- Returns how many jobs were queued or refreshed.
@@ -18,7 +24,7 @@
 -- Enqueuers take turns (a transaction advisory lock) and look at the jobs only once it is
 -- their turn, in a statement of its own, so each sees every job an earlier one queued. Two
 -- at once (a retried CDC batch while the first try's enqueue still waited for a connection,
--- across a Postgres restart: `crs faults` found it) could both miss a job the other had just
+-- across a Postgres restart) could both miss a job the other had just
 -- queued and the renderer locked, and add_jobs then retires the running job for good.
 create or replace function crs.enqueue_render_jobs(p_order_ids text[])
 returns integer
@@ -32,13 +38,16 @@ begin
     select count(*)::integer
       from graphile_worker.add_jobs(
         array(
+          -- The payload's one declaration is GraphileWorker.Tasks['render_voucher']
+          -- (types/graphile-worker-tasks.d.ts); test/renderer/jobPayloads.test.ts holds the
+          -- two together.
           select row('render_voucher',
                      json_build_object('orderId', wanted.order_id),
                      null, null, null,
                      'render_voucher:' || wanted.order_id,
                      null, null)::graphile_worker.job_spec
             -- Always qualified: a bare `id` inside the jobs subquery below is the job's own id
-            -- column (the check compared keys with 'render_voucher:<job id>' and never matched).
+            -- column, not the order's.
             from unnest(p_order_ids) as wanted(order_id)
            where not exists (select from crs.orders o
                              where o.order_id = wanted.order_id and o.status <> 'reserved')
@@ -46,9 +55,9 @@ begin
              -- alone. add_jobs would otherwise race the renderer: a job locked between its two
              -- statements is marked failed for good and a second one queued, and if the first
              -- then could not record its completion (Postgres restarting), a dead job stayed
-             -- behind for ever (found by `crs faults`). Only a job that used up its attempts is
+             -- behind for ever. Only a job that used up its attempts is
              -- queued again (crs reconcile), keeping the failed one as its record.
-             and not exists (select from graphile_worker._private_jobs j
+             and not exists (select from graphile_worker.jobs j
                               where j.key = 'render_voucher:' || wanted.order_id
                                 and j.attempts < j.max_attempts)),
         -- A job already queued keeps its place (and its backoff), it is not pushed back.

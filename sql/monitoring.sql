@@ -28,9 +28,8 @@ as $$
          count(*) filter (where j.attempts >= j.max_attempts),
          coalesce(extract(epoch from now() - min(j.run_at)
                     filter (where j.attempts < j.max_attempts and j.locked_at is null)), 0)::double precision
-    from graphile_worker._private_jobs j
-    join graphile_worker._private_tasks t on t.id = j.task_id
-   where t.identifier = 'render_voucher';
+    from graphile_worker.jobs j
+   where j.task_identifier = 'render_voucher';
 $$;
 
 revoke all on function crs.monitoring_stock() from public;

@@ -48,7 +48,7 @@ declare
   lapsed text[];
 begin
   select coalesce(array_agg(distinct j.locked_by), '{}') into lapsed
-    from graphile_worker._private_jobs j
+    from graphile_worker.jobs j
    where j.locked_by is not null
      and not exists (select from crs.renderer_leases l
                       where l.worker_id = j.locked_by and l.expires_at > now()
@@ -70,7 +70,7 @@ stable
 security definer
 set search_path = crs, pg_temp
 as $$
-  select exists (select from graphile_worker._private_jobs j
+  select exists (select from graphile_worker.jobs j
                   where j.id = p_job_id and j.locked_by = p_worker_id);
 $$;
 

@@ -113,7 +113,7 @@ t.test('an invalidated slot is dropped, made anew and reconciled', async (t) => 
     30_000,
   );
   const { rows } = await owner.query<{ n: number }>(
-    `select count(*)::int as n from graphile_worker._private_jobs where key like 'render_voucher:b-order-%'`,
+    `select count(*)::int as n from graphile_worker.jobs where key like 'render_voucher:b-order-%'`,
   );
   t.equal(rows[0]?.n, 10, 'the orders placed while it was away have their render jobs (reconciled)');
   await placeOrders(3, 'c');

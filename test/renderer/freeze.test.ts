@@ -28,7 +28,7 @@ const spawnRenderer = () =>
 
 async function lockedJobs(): Promise<{ lockedBy: string; n: number }[]> {
   const { rows } = await db.owner.query<{ locked_by: string; n: number }>(
-    `select locked_by, count(*)::int as n from graphile_worker._private_jobs
+    `select locked_by, count(*)::int as n from graphile_worker.jobs
       where locked_by is not null group by locked_by`,
   );
   return rows.map((row) => ({ lockedBy: row.locked_by, n: row.n }));

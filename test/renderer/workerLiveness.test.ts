@@ -47,7 +47,7 @@ t.test("a sweep leaves a live renderer's running job alone", async (t) => {
 
   const lockedBy = await waitFor('the job to be running', async () => {
     const { rows } = await db.owner.query<{ locked_by: string | null }>(
-      `select locked_by from graphile_worker._private_jobs where key = $1`,
+      `select locked_by from graphile_worker.jobs where key = $1`,
       [`render_voucher:${orderId}`],
     );
     return rows[0]?.locked_by ?? undefined;
@@ -70,7 +70,7 @@ t.test("a sweep leaves a live renderer's running job alone", async (t) => {
   const dead = await other.sweep();
   t.notOk(dead.includes(lockedBy), `the live pool ${lockedBy} is not taken for dead`);
   const { rows: still } = await db.owner.query<{ locked_by: string | null }>(
-    `select locked_by from graphile_worker._private_jobs where key = $1`,
+    `select locked_by from graphile_worker.jobs where key = $1`,
     [`render_voucher:${orderId}`],
   );
   t.equal(still[0]?.locked_by, lockedBy, 'the job is still locked by its renderer');
@@ -78,7 +78,7 @@ t.test("a sweep leaves a live renderer's running job alone", async (t) => {
   await holder.query('commit');
   await waitFor('the job to complete', async () => {
     const { rows } = await db.owner.query<{ n: number }>(
-      `select count(*)::int as n from graphile_worker._private_jobs where key = $1`,
+      `select count(*)::int as n from graphile_worker.jobs where key = $1`,
       [`render_voucher:${orderId}`],
     );
     return rows[0]?.n === 0 ? true : undefined;

@@ -19,6 +19,8 @@ const enqueue = async (orderId: string) =>
   (await db.pool('cdc').query<{ n: number }>('select crs.enqueue_render_jobs($1) as n', [[orderId]])).rows[0]
     ?.n;
 
+// The private table, not the view: a job that gave up its key is found only by its payload,
+// which graphile_worker.jobs does not show.
 const jobsOf = async (orderId: string) =>
   (
     await db.owner.query<{ id: string; revision: number; attempts: number; key: string | null }>(
@@ -61,7 +63,7 @@ t.test('a replayed enqueue leaves a running job alone; an exhausted one is queue
   const orderId = 'replayed-enqueue-1';
   await placeOrder(orderId);
   t.equal(await enqueue(orderId), 1);
-  // A renderer takes it (as graphile-worker's get_job does).
+  // A renderer takes it (as graphile-worker's get_job does: no public function locks a job).
   await db.owner.query(
     `update graphile_worker._private_jobs set locked_at = now(), locked_by = 'pool-test', attempts = 1
       where key = $1`,

@@ -86,6 +86,7 @@ t.test('the job queue: the renderer works it, nobody else touches it directly', 
   t.equal(await sqlstate(renderer, "select * from crs.redeem_voucher('X', 'me')"), DENIED, 'no redemption');
   const api = await as('api');
   t.equal(await sqlstate(api, 'select count(*) from graphile_worker._private_jobs'), DENIED);
+  t.equal(await sqlstate(api, 'select count(*) from graphile_worker.jobs'), DENIED, 'nor its public view');
   t.equal(await sqlstate(api, "select crs.record_voucher('whatever-id', 'orders/x.pdf')"), DENIED);
   t.equal(
     await sqlstate(api, "select * from crs.redeem_voucher('X', 'me')"),
@@ -94,6 +95,7 @@ t.test('the job queue: the renderer works it, nobody else touches it directly', 
   );
   const cdc = await as('cdc');
   t.equal(await sqlstate(cdc, 'select count(*) from graphile_worker._private_jobs'), DENIED);
+  t.equal(await sqlstate(cdc, 'select count(*) from graphile_worker.jobs'), DENIED, 'nor its public view');
   t.equal(
     await sqlstate(cdc, 'select crs.enqueue_render_jobs(array[]::text[])'),
     'ok',
@@ -130,7 +132,7 @@ t.test('the Postgres exporter (pg_monitor) sees two aggregates and no table', as
   t.match(stock.rows, [{ product_id: 'default', total: Number, remaining: Number }]);
   const jobs = await client.query('select * from crs.monitoring_render_jobs()');
   t.match(jobs.rows, [{ pending: '0', failed: '0', oldest_waiting_seconds: 0 }]);
-  for (const table of [...TABLES, 'graphile_worker._private_jobs']) {
+  for (const table of [...TABLES, 'graphile_worker._private_jobs', 'graphile_worker.jobs']) {
     const state = await client.query(`select 1 from ${table} limit 1`).then(
       () => 'ok',
       (err: { code: string }) => err.code,

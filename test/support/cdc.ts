@@ -114,7 +114,7 @@ export async function placeOrders(
 export async function renderJobs(db: TestDatabase): Promise<string[]> {
   // The migration owner ran graphile-worker's migrations, so it owns (and reads) its tables.
   const { rows } = await db.owner.query<{ key: string }>(
-    `select key from graphile_worker._private_jobs where key like 'render_voucher:%' order by key`,
+    `select key from graphile_worker.jobs where key like 'render_voucher:%' order by key`,
   );
   return rows.map((row) => row.key.slice('render_voucher:'.length));
 }
