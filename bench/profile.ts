@@ -15,6 +15,7 @@ import { runLoad } from './load/run.js';
 import type { LoadJob } from './load/job.js';
 import { waitUntil } from './measure.js';
 import { formatTable } from './report/table.js';
+import { makeCpuMeter, type CpuWindow } from './cpuTime.js';
 import { BENCH_PORTS, startBenchStack } from './stack.js';
 import { Redis } from 'ioredis';
 import { readStockFlag } from '../common/stockFlag.js';
@@ -39,7 +40,8 @@ function selfTimes(profile: CpuProfile) {
   profile.samples.forEach((id, i) => {
     const node = byId.get(id);
     const delta = profile.timeDeltas[i] ?? 0;
-    if (!node) return;
+    // Shares are of the time the thread was busy.
+    if (!node || node.callFrame.functionName === '(idle)') return;
     total += delta;
     const url = node.callFrame.url.replace(/^file:\/\//, '');
     const where = url === '' ? `(${node.callFrame.functionName || 'native'})` : moduleOf(url);
@@ -101,6 +103,12 @@ export async function runProfile(
         `--cpu-prof-dir=${dir}`,
         '--cpu-prof-interval=250',
       ]);
+      const meter = makeCpuMeter({
+        api: BENCH_PORTS.api,
+        postgres: BENCH_PORTS.pg,
+        redis: BENCH_PORTS.redis,
+      });
+      let cpu: CpuWindow | undefined;
       const result = await runLoad(
         {
           target: `http://127.0.0.1:${BENCH_PORTS.api}`,
@@ -108,7 +116,10 @@ export async function runProfile(
           mode: { kind: 'closed', concurrency: 64, durationMs: seconds * 1000, warmupMs: 1_000 },
           timeoutMs: 10_000,
         },
-        { label: `profile ${path.name}` },
+        {
+          label: `profile ${path.name}`,
+          onPhase: (phase) => (phase === 'measuring' ? meter.start() : (cpu = meter.stop())),
+        },
       );
       await api.stop(30_000);
       // CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile: thread 0 is the main thread (the
@@ -117,9 +128,13 @@ export async function runProfile(
       if (!file) throw new Error(`no profile written for ${path.name}`);
       const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
       const { total, byModule, byFunction } = selfTimes(profile);
+      const perAnswer = (micros: number | undefined) =>
+        Math.round((micros ?? 0) / Math.max(1, result.answered));
       console.log(
-        `\n== ${path.name}: ${Math.round(result.perSecond)} answers/s, statuses ${JSON.stringify(result.byStatus)}, ` +
-          `profile ${join(dir, file)} (${(total / 1000).toFixed(0)} ms sampled)`,
+        `\n== ${path.name}: ${Math.round(result.perSecond)} answers/s, statuses ${JSON.stringify(result.byStatus)}; ` +
+          `CPU per answer (under the profiler): API ${perAnswer(cpu?.byComponent['api'])} µs, ` +
+          `Postgres ${perAnswer(cpu?.byComponent['postgres'])} µs, Redis ${perAnswer(cpu?.byComponent['redis'])} µs; ` +
+          `profile ${join(dir, file)} (${(total / 1000).toFixed(0)} ms busy, start-up included)`,
       );
       console.log(
         formatTable(
