@@ -44,9 +44,10 @@ export function renderErrors() {
       }
     } catch (thrown) {
       const err = toAppError(thrown);
-      const log = (ctx.state['log'] as Logger | undefined) ?? undefined;
+      // Read only when something is logged: the request's logger is made on first use.
+      const log = () => ctx.state['log'] as Logger | undefined;
       if (err.status >= 500) {
-        log?.error({ err: coerceError(err.cause ?? err), code: err.code }, 'request failed');
+        log()?.error({ err: coerceError(err.cause ?? err), code: err.code }, 'request failed');
       }
       ctx.status = err.status;
       ctx.set(err.headers);
@@ -59,7 +60,7 @@ export function renderErrors() {
           await renderError(ctx, err);
         } catch (failed) {
           // The JSON body stays: better than no answer.
-          log?.error({ err: coerceError(failed) }, 'rendering an error page failed');
+          log()?.error({ err: coerceError(failed) }, 'rendering an error page failed');
         }
       }
     }
