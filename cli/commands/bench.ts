@@ -16,9 +16,11 @@ services with state in .data/bench (CRS_BENCH_DATA_DIR) on ports 30349 (Postgres
 each run, and a load generator in a process of its own. Loopback only, bounded in time.
 
   intake      orders/s and latency at 1, 16, 64, 256 clients: ours through HTTP, the original
-              design through the same HTTP stack, the database and HTTP ceilings
+              design through the same HTTP stack, the database and HTTP ceilings; CPU per
+              order of every process (/proc); the HTTP paths with the stack on 1 core and all
   flash-sale  20,000 buyers within 2 s for 1,000 units: oversell, answers, latency, sell-out,
-              refusals without Postgres, time to the last voucher
+              refusals without Postgres, time to the last voucher; then the highest arrival
+              rate whose p99 stays under 500 ms, against the trivial route's ceiling
   pipeline    100 and 500 orders/s for 60 s: commit to flag and job, order to voucher event,
               PDFs/s, replication lag
   --quick     a short version of each (seconds, not minutes) that checks only invariants
@@ -28,7 +30,7 @@ each run, and a load generator in a process of its own. Loopback only, bounded i
               and function, writes the .cpuprofile files under DIR/profiles
 
 Exits 1 if an invariant broke (oversell, a buyer without an answer, a voucher missing). A full
-run takes about 10 minutes on two cores; nothing else should run meanwhile.`,
+run takes about 15 minutes on two cores; nothing else should run meanwhile.`,
   async run(args, env) {
     if (wantsHelp(args)) {
       console.log(this.help);
