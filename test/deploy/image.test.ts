@@ -3,6 +3,7 @@
  * (native modules and the compiled output must match the runtime). Read from the Dockerfile;
  * no image is built here (no Docker engine).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -34,7 +35,29 @@ t.test('the image holds production dependencies and code only', async (t) => {
   t.match(dockerfile, /npm ci --omit=dev/, 'the runtime stage installs no devDependency (s3rver among them)');
   t.match(
     dockerfile,
-    /rm -rf \/out\/dist\/deploy\/local \/out\/dist\/bench/,
-    'nor the local stack or the benchmarks',
+    /rm -rf \/out\/dist\/devstack \/out\/dist\/bench \/out\/dist\/drill/,
+    'nor the local stack, the benchmarks or the fault drill',
+  );
+});
+
+t.test('every file the components read from disk besides their code is copied', async (t) => {
+  // The build stage copies the non-TypeScript files of the folders it names (a Lua script,
+  // JSON schemas, web assets); a folder of production code missing from that list would
+  // start without them.
+  const copied = /for dir in ([a-z ]+); do/.exec(dockerfile)?.[1]?.split(' ') ?? [];
+  const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: packageRoot, encoding: 'utf8' })
+    .split('\0')
+    .filter((file) => /^[a-z]+\/.+/.test(file) && !file.endsWith('.ts') && !file.endsWith('.md'));
+  const production = ['api', 'bucket', 'cdc', 'cli', 'common', 'http', 'renderer', 'sql', 'web'];
+  const needed = [
+    ...new Set(tracked.map((file) => file.split('/')[0]!).filter((dir) => production.includes(dir))),
+  ];
+  t.ok(needed.includes('http') && needed.includes('common'), `folders with such files: ${needed.join(', ')}`);
+  // sql/*.sql and migrations/*.sql are copied by their own lines.
+  t.match(dockerfile, /cp sql\/\*\.sql \/out\/sql\//);
+  t.same(
+    needed.filter((dir) => dir !== 'sql' && !copied.includes(dir)),
+    [],
+    'each of them is in the copy loop',
   );
 });
