@@ -8,7 +8,7 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { spawnComponent, waitUntilReady, type Child } from '../devstack/children.js';
+import { spawnComponent, waitUntilReady, type Child } from '../common/componentProcess.js';
 import { runMigrations } from '../migrations/migrateDatabase.js';
 import { loadMigrateConfig } from '../common/config.js';
 import type { Logger } from '../common/log.js';

@@ -4,7 +4,7 @@
  * have ridden out (a Postgres restart, a broker away) is itself a finding. Exits the drill
  * causes (kill -9, a restart) are not crashes.
  */
-import type { Child } from '../devstack/children.js';
+import type { Child } from '../common/componentProcess.js';
 import type { Logger } from '../common/log.js';
 
 export interface Crash {

@@ -1,6 +1,6 @@
 import { loadMigrateConfig, readInteger, readLogFormat } from '../../common/config.js';
 import { makeLogger } from '../../common/log.js';
-import { spawnComponent, waitUntilReady, type Child } from '../../devstack/children.js';
+import { spawnComponent, waitUntilReady, type Child } from '../../common/componentProcess.js';
 import { wantsHelp, type Command } from '../command.js';
 import { waitForStopSignal } from '../../common/stopSignal.js';
 import { loadLocalStack } from '../localStack.js';

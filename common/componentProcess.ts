@@ -1,6 +1,8 @@
 /**
- * Components as child processes of `crs start`, each run as `crs <component>` exactly as
- * Kubernetes runs them, with the environment the local stack prepared.
+ * Components as child processes (of `crs start`, the benchmarks, the fault drill), each run as
+ * `crs <component>` exactly as Kubernetes runs them, with the environment given. Here, not in
+ * the local stack's folder, because `crs start` loads it with the CLI, which the production
+ * image runs without devstack/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
