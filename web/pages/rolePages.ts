@@ -9,6 +9,26 @@ import { CSRF_FIELD } from '../csrf.js';
 import { Html, html } from '../html.js';
 import type { Strings } from '../strings.js';
 
+/**
+ * A table that scrolls on its own (focusable, so the keyboard scrolls it; named by its
+ * section's heading) and, where its container is narrow, shows one block per row
+ * (table.reflow in app.css). Each row labels its own cells (data-label).
+ */
+function scrollTable(labelledBy: string, columns: string[], rows: Html[]): Html {
+  return html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="${labelledBy}">
+    <table class="reflow">
+      <thead>
+        <tr>
+          ${columns.map((column) => html`<th scope="col">${column}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${rows}
+      </tbody>
+    </table>
+  </div>`;
+}
+
 export function signInForm(
   t: Strings,
   options: {
@@ -219,64 +239,59 @@ export function productsTable(
       ${options.message ? html`<p class="result ok" role="status">${options.message}</p>` : ''}
       ${options.error ? html`<p class="result refused" role="alert">${options.error}</p>` : ''}
     </div>
-    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="products-heading">
-      <table class="reflow">
-        <thead>
-          <tr>
-            <th scope="col">${t.admin.product}</th>
-            <th scope="col">${t.admin.total}</th>
-            <th scope="col">${t.admin.remaining}</th>
-            <th scope="col">${t.admin.reserved}</th>
-            <th scope="col">${t.admin.available}</th>
-            <th scope="col">${t.admin.changeTotal}</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${options.products.map(
-            (p) =>
-              html`<tr>
-                <th scope="row">
-                  <a href="/admin?productId=${encodeURIComponent(p.productId)}">${p.name}</a>
-                  <span class="hint">${p.productId}</span>
-                </th>
-                <td class="num" data-label="${t.admin.total}">${p.total}</td>
-                <td class="num" data-label="${t.admin.remaining}">${p.remaining}</td>
-                <td class="num" data-label="${t.admin.reserved}">${p.total - p.remaining}</td>
-                <td data-label="${t.admin.available}">${p.available ? t.admin.yes : t.admin.no}</td>
-                <td data-label="${t.admin.changeTotal}">
-                  <form
-                    class="inline"
-                    method="post"
-                    action="/admin/products/${p.productId}"
-                    hx-post="/admin/products/${p.productId}"
-                    hx-target="#products"
-                    hx-swap="outerHTML"
-                    hx-disabled-elt="find button"
-                    novalidate
-                  >
-                    <input type="hidden" name="${CSRF_FIELD}" value="${options.csrf}" />
-                    <input type="hidden" name="productsAfter" value="${options.after ?? ''}" />
-                    <label class="visually-hidden" for="total-${p.productId}"
-                      >${t.admin.changeTotal}: ${p.name}</label
-                    >
-                    <input
-                      id="total-${p.productId}"
-                      name="total"
-                      type="number"
-                      inputmode="numeric"
-                      min="0"
-                      step="1"
-                      value="${p.total}"
-                      required
-                    />
-                    <button type="submit" class="button">${t.admin.save}</button>
-                  </form>
-                </td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    ${scrollTable(
+      'products-heading',
+      [
+        t.admin.product,
+        t.admin.total,
+        t.admin.remaining,
+        t.admin.reserved,
+        t.admin.available,
+        t.admin.changeTotal,
+      ],
+      options.products.map(
+        (p) =>
+          html`<tr>
+            <th scope="row">
+              <a href="/admin?productId=${encodeURIComponent(p.productId)}">${p.name}</a>
+              <span class="hint">${p.productId}</span>
+            </th>
+            <td class="num" data-label="${t.admin.total}">${p.total}</td>
+            <td class="num" data-label="${t.admin.remaining}">${p.remaining}</td>
+            <td class="num" data-label="${t.admin.reserved}">${p.total - p.remaining}</td>
+            <td data-label="${t.admin.available}">${p.available ? t.admin.yes : t.admin.no}</td>
+            <td data-label="${t.admin.changeTotal}">
+              <form
+                class="inline"
+                method="post"
+                action="/admin/products/${p.productId}"
+                hx-post="/admin/products/${p.productId}"
+                hx-target="#products"
+                hx-swap="outerHTML"
+                hx-disabled-elt="find button"
+                novalidate
+              >
+                <input type="hidden" name="${CSRF_FIELD}" value="${options.csrf}" />
+                <input type="hidden" name="productsAfter" value="${options.after ?? ''}" />
+                <label class="visually-hidden" for="total-${p.productId}"
+                  >${t.admin.changeTotal}: ${p.name}</label
+                >
+                <input
+                  id="total-${p.productId}"
+                  name="total"
+                  type="number"
+                  inputmode="numeric"
+                  min="0"
+                  step="1"
+                  value="${p.total}"
+                  required
+                />
+                <button type="submit" class="button">${t.admin.save}</button>
+              </form>
+            </td>
+          </tr>`,
+      ),
+    )}
     ${pager(t, [
       ...(options.first ? [{ href: options.first, text: t.admin.firstProducts }] : []),
       ...(options.next ? [{ href: options.next, text: t.admin.moreProducts }] : []),
@@ -324,27 +339,17 @@ export function ordersTable(
     ${
       orders.length === 0
         ? html`<p>${t.admin.noOrders}</p>`
-        : html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="orders-heading">
-            <table class="reflow">
-              <thead>
-                <tr>
-                  <th scope="col">${t.admin.orderId}</th>
-                  <th scope="col">${t.admin.customer}</th>
-                  <th scope="col">${t.admin.status}</th>
-                  <th scope="col">${t.admin.createdAt}</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${orders.map(
-                  (o) =>
-                    html`<tr data-order-id="${o.orderId}">
-                      <td data-label="${t.admin.orderId}"><code>${o.orderId}</code></td>
-                      ${orderCells(t, o)}
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
+        : scrollTable(
+            'orders-heading',
+            [t.admin.orderId, t.admin.customer, t.admin.status, t.admin.createdAt],
+            orders.map(
+              (o) =>
+                html`<tr data-order-id="${o.orderId}">
+                  <td data-label="${t.admin.orderId}"><code>${o.orderId}</code></td>
+                  ${orderCells(t, o)}
+                </tr>`,
+            ),
+          )
     }
     ${pager(t, [
       ...(options.newest ? [{ href: options.newest, text: t.admin.newestOrders }] : []),
@@ -428,35 +433,30 @@ export function searchSection(t: Strings, options: { query: string; found: Found
             ${
               found.length === 0
                 ? ''
-                : html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="search-heading">
-                    <table class="reflow">
-                      <thead>
-                        <tr>
-                          <th scope="col">${t.admin.orderId}</th>
-                          <th scope="col">${t.admin.product}</th>
-                          <th scope="col">${t.admin.couponCode}</th>
-                          <th scope="col">${t.admin.customer}</th>
-                          <th scope="col">${t.admin.status}</th>
-                          <th scope="col">${t.admin.createdAt}</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        ${found.map(
-                          (o) =>
-                            html`<tr data-order-id="${o.orderId}">
-                              <td data-label="${t.admin.orderId}"><code>${o.orderId}</code></td>
-                              <td data-label="${t.admin.product}">
-                                <a href="/admin?productId=${encodeURIComponent(o.productId)}#orders"
-                                  >${o.productId}</a
-                                >
-                              </td>
-                              <td data-label="${t.admin.couponCode}"><code>${o.couponCode}</code></td>
-                              ${orderCells(t, o)}
-                            </tr>`,
-                        )}
-                      </tbody>
-                    </table>
-                  </div>`
+                : scrollTable(
+                    'search-heading',
+                    [
+                      t.admin.orderId,
+                      t.admin.product,
+                      t.admin.couponCode,
+                      t.admin.customer,
+                      t.admin.status,
+                      t.admin.createdAt,
+                    ],
+                    found.map(
+                      (o) =>
+                        html`<tr data-order-id="${o.orderId}">
+                          <td data-label="${t.admin.orderId}"><code>${o.orderId}</code></td>
+                          <td data-label="${t.admin.product}">
+                            <a href="/admin?productId=${encodeURIComponent(o.productId)}#orders"
+                              >${o.productId}</a
+                            >
+                          </td>
+                          <td data-label="${t.admin.couponCode}"><code>${o.couponCode}</code></td>
+                          ${orderCells(t, o)}
+                        </tr>`,
+                    ),
+                  )
             }`
     }
   </section>`;
@@ -483,40 +483,27 @@ export function auditTable(
     ${
       entries.length === 0
         ? html`<p>${t.admin.noAudit}</p>`
-        : html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="audit-heading">
-            <table class="reflow">
-              <thead>
-                <tr>
-                  <th scope="col">${t.admin.auditAt}</th>
-                  <th scope="col">${t.admin.auditWho}</th>
-                  <th scope="col">${t.admin.auditAction}</th>
-                  <th scope="col">${t.admin.auditSubject}</th>
-                  <th scope="col">${t.admin.auditWhat}</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${entries.map(
-                  (e) =>
-                    html`<tr data-audit-id="${e.id}">
-                      <td data-label="${t.admin.auditAt}">${t.formatTime(e.at)}</td>
-                      <td data-label="${t.admin.auditWho}">
-                        ${e.actor.role} <code>${e.actor.id}</code>
-                        <span class="hint"
-                          >${[e.actor.address, e.actor.requestId && t.admin.auditRequest(e.actor.requestId)]
-                            .filter(Boolean)
-                            .join(' · ')}</span
-                        >
-                      </td>
-                      <td data-label="${t.admin.auditAction}">
-                        ${t.admin.auditActions[e.action] ?? e.action}
-                      </td>
-                      <td data-label="${t.admin.auditSubject}"><code>${e.subject}</code></td>
-                      <td data-label="${t.admin.auditWhat}">${auditWhat(t, e)}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
+        : scrollTable(
+            'audit-heading',
+            [t.admin.auditAt, t.admin.auditWho, t.admin.auditAction, t.admin.auditSubject, t.admin.auditWhat],
+            entries.map(
+              (e) =>
+                html`<tr data-audit-id="${e.id}">
+                  <td data-label="${t.admin.auditAt}">${t.formatTime(e.at)}</td>
+                  <td data-label="${t.admin.auditWho}">
+                    ${e.actor.role} <code>${e.actor.id}</code>
+                    <span class="hint"
+                      >${[e.actor.address, e.actor.requestId && t.admin.auditRequest(e.actor.requestId)]
+                        .filter(Boolean)
+                        .join(' · ')}</span
+                    >
+                  </td>
+                  <td data-label="${t.admin.auditAction}">${t.admin.auditActions[e.action] ?? e.action}</td>
+                  <td data-label="${t.admin.auditSubject}"><code>${e.subject}</code></td>
+                  <td data-label="${t.admin.auditWhat}">${auditWhat(t, e)}</td>
+                </tr>`,
+            ),
+          )
     }
     ${pager(t, [
       ...(pages.newest ? [{ href: pages.newest, text: t.admin.newestAudit }] : []),
