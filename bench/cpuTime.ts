@@ -11,6 +11,7 @@
  * closes.
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import type { LoadPhase } from './load/job.js';
 
 /** Clock ticks per second of /proc/<pid>/stat's times: USER_HZ, 100 on every Linux platform. */
 const TICKS_PER_SECOND = 100;
@@ -150,12 +151,14 @@ export interface CpuWindow {
 /**
  * A meter over named components, each given by the port it listens on. `start()` resolves the
  * processes (components restarted between windows are found again) and samples; `stop()`
- * samples again and returns the difference.
+ * samples again and returns the difference. `onPhase` does both as a load job's measured
+ * window opens and closes, and `window()` is then what it cost.
  */
 export function makeCpuMeter(components: Record<string, number>) {
   let roots = new Map<string, number>();
   let before: Record<string, number> = {};
-  return {
+  let last: CpuWindow | undefined;
+  const meter = {
     start(): void {
       const pids = listenerPids(Object.values(components));
       roots = new Map(
@@ -177,5 +180,12 @@ export function makeCpuMeter(components: Record<string, number>) {
       }
       return { byComponent, total };
     },
+    onPhase(phase: LoadPhase): void {
+      if (phase === 'measuring') meter.start();
+      else last = meter.stop();
+    },
+    /** The last window closed through onPhase, if one was. */
+    window: (): CpuWindow | undefined => last,
   };
+  return meter;
 }

@@ -1,8 +1,12 @@
 /**
  * Small measuring tools the scenarios share: Prometheus counters read from a component's
- * /metrics, a database call timed in a closed loop, waiting for a condition with a bound.
+ * /metrics, a database call timed in a closed loop, waiting for a condition (a stock flag, a
+ * product's vouchers) with a bound.
  */
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { readStockFlag, type StockFlag } from '../common/stockFlag.js';
 import type { PlaceOrderInput } from '../sql/placeOrder.js';
 import { summarize } from './load/percentiles.js';
 import type { LatencySummary, LoadPhase } from './load/job.js';
@@ -29,6 +33,41 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * Waits until CDC has published a product's stock flag and `accept` takes it (a new product
+ * before its sale: the flag, not Postgres, answers its refusals); throws after 10 s.
+ */
+export async function waitForStockFlag(
+  redisUrl: string,
+  productId: string,
+  accept: (flag: StockFlag) => boolean,
+): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true });
+  await redis.connect();
+  try {
+    const flag = async () => {
+      const read = await readStockFlag(redis, productId);
+      return read !== undefined && accept(read);
+    };
+    if (!(await waitUntil(flag, 10_000))) {
+      throw new Error(`CDC did not publish the stock flag of ${productId} within 10 s`);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Waits until every order of a product has its voucher stored; false when `timeoutMs` passed first. */
+export function waitForVouchers(owner: Pool, productId: string, timeoutMs: number): Promise<boolean> {
+  return waitUntil(async () => {
+    const { rows } = await owner.query<{ missing: number }>(
+      'select count(*)::int as missing from crs.orders where product_id = $1 and voucher_stored_at is null',
+      [productId],
+    );
+    return rows[0]?.missing === 0;
+  }, timeoutMs);
 }
 
 let customer = 0;

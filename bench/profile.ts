@@ -13,12 +13,10 @@ import { packageRoot } from '../common/paths.js';
 import { startBenchCdc } from './cdcInProcess.js';
 import { runLoad } from './load/run.js';
 import type { LoadJob } from './load/job.js';
-import { waitUntil } from './measure.js';
+import { waitForStockFlag } from './measure.js';
 import { formatTable } from './report/table.js';
-import { makeCpuMeter, type CpuWindow } from './cpuTime.js';
+import { makeCpuMeter } from './cpuTime.js';
 import { BENCH_PORTS, startBenchStack } from './stack.js';
-import { Redis } from 'ioredis';
-import { readStockFlag } from '../common/stockFlag.js';
 
 interface ProfileNode {
   id: number;
@@ -81,13 +79,7 @@ export async function runProfile(
   try {
     await stack.owner.query(`select crs.upsert_product('profile-orders', 'Orders', 1000000000)`);
     await stack.owner.query(`select crs.upsert_product('profile-sold-out', 'Sold out', 0)`);
-    const redis = new Redis(stack.vars['REDIS_URL'] as string);
-    const flagged = await waitUntil(
-      async () => (await readStockFlag(redis, 'profile-sold-out'))?.available === false,
-      10_000,
-    );
-    redis.disconnect();
-    if (!flagged) throw new Error('the sold-out flag did not appear');
+    await waitForStockFlag(stack.vars['REDIS_URL'] as string, 'profile-sold-out', (flag) => !flag.available);
 
     const paths: { name: string; request: LoadJob['request'] }[] = [
       { name: 'order', request: { kind: 'order', productId: 'profile-orders', phoneStart: 1_000_000 } },
@@ -108,7 +100,6 @@ export async function runProfile(
         postgres: BENCH_PORTS.pg,
         redis: BENCH_PORTS.redis,
       });
-      let cpu: CpuWindow | undefined;
       const result = await runLoad(
         {
           target: `http://127.0.0.1:${BENCH_PORTS.api}`,
@@ -118,7 +109,7 @@ export async function runProfile(
         },
         {
           label: `profile ${path.name}`,
-          onPhase: (phase) => (phase === 'measuring' ? meter.start() : (cpu = meter.stop())),
+          onPhase: meter.onPhase,
         },
       );
       await api.stop(30_000);
@@ -128,6 +119,7 @@ export async function runProfile(
       if (!file) throw new Error(`no profile written for ${path.name}`);
       const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
       const { total, byModule, byFunction } = selfTimes(profile);
+      const cpu = meter.window();
       const perAnswer = (micros: number | undefined) =>
         Math.round((micros ?? 0) / Math.max(1, result.answered));
       console.log(

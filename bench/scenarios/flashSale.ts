@@ -6,13 +6,11 @@
  * of answers after the sell-out that never reached Postgres (the stock flag), and the time from
  * the last reservation to the last voucher stored.
  */
-import { Redis } from 'ioredis';
 import type { Logger } from '../../common/log.js';
-import { readStockFlag } from '../../common/stockFlag.js';
 import { runLoad } from '../load/run.js';
 import { latencyDistributionChart } from '../report/latencyChart.js';
 import { formatNumber, formatTable, markdownTable } from '../report/table.js';
-import { readCounter, waitUntil } from '../measure.js';
+import { readCounter, waitForStockFlag, waitForVouchers } from '../measure.js';
 import { BENCH_PORTS, type BenchStack } from '../stack.js';
 import type { ScenarioOutput } from './scenario.js';
 import { searchSloCapacity, SLO_P99_MS } from './sloCapacity.js';
@@ -28,14 +26,7 @@ export async function flashSale(
   const metricsUrl = `http://127.0.0.1:${BENCH_PORTS.api}/metrics`;
   await stack.owner.query(`select crs.upsert_product($1, 'Flash sale', $2)`, [productId, stock]);
   // Let CDC publish the new product's stock flag before the doors open.
-  const redis = new Redis(stack.vars['REDIS_URL'] as string, { lazyConnect: true });
-  await redis.connect();
-  const flagged = await waitUntil(
-    async () => (await readStockFlag(redis, productId))?.remaining === stock,
-    10_000,
-  );
-  redis.disconnect();
-  if (!flagged) throw new Error('flash-sale: CDC did not publish the stock flag within 10 s');
+  await waitForStockFlag(stack.vars['REDIS_URL'] as string, productId, (flag) => flag.remaining === stock);
 
   const refusedByFlag0 = await readCounter(metricsUrl, 'crs_orders_total', { outcome: 'out_of_stock_flag' });
   const refusedByDb0 = await readCounter(metricsUrl, 'crs_orders_total', { outcome: 'out_of_stock' });
@@ -66,13 +57,7 @@ export async function flashSale(
   const orders = rows[0]?.orders ?? -1;
 
   options.log.info('flash-sale: waiting for every voucher to be stored');
-  const allStored = await waitUntil(async () => {
-    const { rows } = await stack.owner.query<{ n: number }>(
-      `select count(*)::int as n from crs.orders where product_id = $1 and voucher_stored_at is not null`,
-      [productId],
-    );
-    return (rows[0]?.n ?? 0) >= orders;
-  }, 300_000);
+  const allStored = await waitForVouchers(stack.owner, productId, 300_000);
   const { rows: timing } = await stack.owner.query<{
     vouchers: number;
     last_voucher_after_ms: number | null;

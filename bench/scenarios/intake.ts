@@ -32,7 +32,6 @@ import { benchOrder, directClosedLoop } from '../measure.js';
 import { originalDecision } from '../originalDesign.js';
 import { allCores, pinStack } from '../cpuAffinity.js';
 import { makeCpuMeter, type CpuWindow } from '../cpuTime.js';
-import type { LoadPhase } from '../load/job.js';
 import { BENCH_PORTS, type BenchStack } from '../stack.js';
 import type { ScenarioOutput } from './scenario.js';
 
@@ -91,18 +90,6 @@ function perOrder(
   return { stack, generator: generatorMicros / answered, byComponent };
 }
 
-/** Samples `meter` as the measured window opens and closes. */
-function sampling(meter: ReturnType<typeof makeCpuMeter>) {
-  let window: CpuWindow | undefined;
-  return {
-    onPhase: (phase: LoadPhase) => {
-      if (phase === 'measuring') meter.start();
-      else window = meter.stop();
-    },
-    window: () => window,
-  };
-}
-
 const STOCK = 1_000_000_000;
 
 export async function intake(
@@ -154,7 +141,7 @@ export async function intake(
   }
 
   async function overHttp(variant: Variant, clients: number, productId: string | undefined) {
-    const meter = sampling(makeCpuMeter(STACK));
+    const meter = makeCpuMeter(STACK);
     const result = await runLoad(
       {
         target,
@@ -176,7 +163,7 @@ export async function intake(
     decide: (input: PlaceOrderInput) => Promise<{ outcome: string }>,
   ): Promise<Cell> {
     const productId = await newProduct(variant, clients);
-    const meter = sampling(makeCpuMeter({ postgres: BENCH_PORTS.pg }));
+    const meter = makeCpuMeter({ postgres: BENCH_PORTS.pg });
     const result = await directClosedLoop({
       clients,
       durationMs,

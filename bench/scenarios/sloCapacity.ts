@@ -10,11 +10,9 @@
  * sale of its own (a new product, stock a twentieth of its buyers as in the flash sale), and
  * waits for its vouchers before the next, so the renderer's work does not spill into it.
  */
-import { Redis } from 'ioredis';
 import type { Logger } from '../../common/log.js';
-import { readStockFlag } from '../../common/stockFlag.js';
 import { runLoad } from '../load/run.js';
-import { waitUntil } from '../measure.js';
+import { waitForStockFlag, waitForVouchers } from '../measure.js';
 import { BENCH_PORTS, type BenchStack } from '../stack.js';
 
 export const SLO_P99_MS = 500;
@@ -77,17 +75,7 @@ async function trial(
   const stock = Math.max(5, Math.min(1_000, Math.round(buyers / 20)));
   const productId = `flash-slo-${index}`;
   await stack.owner.query(`select crs.upsert_product($1, 'Flash sale SLO', $2)`, [productId, stock]);
-  const redis = new Redis(stack.vars['REDIS_URL'] as string, { lazyConnect: true });
-  await redis.connect();
-  try {
-    const flagged = await waitUntil(
-      async () => (await readStockFlag(redis, productId))?.remaining === stock,
-      10_000,
-    );
-    if (!flagged) throw new Error(`slo trial ${index}: CDC did not publish the stock flag within 10 s`);
-  } finally {
-    redis.disconnect();
-  }
+  await waitForStockFlag(stack.vars['REDIS_URL'] as string, productId, (flag) => flag.remaining === stock);
   options.log.info(
     `flash-sale SLO: ${buyers} buyers within ${spreadMs} ms (${Math.round(rate)}/s) for ${stock}`,
   );
@@ -106,13 +94,7 @@ async function trial(
   );
   const orders = rows[0]?.orders ?? -1;
   // The next trial starts once this one's vouchers are stored.
-  await waitUntil(async () => {
-    const { rows: stored } = await stack.owner.query<{ n: number }>(
-      'select count(*)::int as n from crs.orders where product_id = $1 and voucher_stored_at is not null',
-      [productId],
-    );
-    return (stored[0]?.n ?? 0) >= orders;
-  }, 120_000);
+  await waitForVouchers(stack.owner, productId, 120_000);
 
   const reserved = result.byStatus['201'] ?? 0;
   const p99Ms = result.latency.p99;
